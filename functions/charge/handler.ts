@@ -1,0 +1,86 @@
+import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
+import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { failpoint } from '../commons/failpoints.ts';
+import { problemResponses } from '../commons/http/problem-responses.ts';
+import { jsonResponse } from '../commons/http/responses.ts';
+import { countMetric } from '../commons/powertools.ts';
+import { chargeResource } from '../domain/charge.ts';
+import { IdempotencyKeyReusedError } from '../domain/errors.ts';
+import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
+import { recordCharge } from '../store/charge-store.ts';
+import { createPool, type Queryable } from '../store/database.ts';
+import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
+
+export interface ChargeHandlerOptions {
+  db: Queryable;
+  persistenceStore: PostgresPersistenceLayer;
+  /** How long a key's record (and so its replay) is kept, in seconds. */
+  idempotencyTtlSeconds: number;
+  /** The Retry-After a 409 carries. */
+  inFlightRetryAfterSeconds: number;
+}
+
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+
+/**
+ * POST /charge. Middleware order matters:
+ * 1. problem responses (its onError runs last and answers every error as problem+json);
+ * 2. request parsing: 400/401/413/415 before any key is claimed;
+ * 3. Powertools idempotency: claim the (client, key) pair, or answer a replay, 409 or 422.
+ * The inner function runs only for the invocation holding the claim.
+ */
+export function createChargeHandler(options: ChargeHandlerOptions) {
+  const { db } = options;
+
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'charge.[clientId, idempotencyKey]',
+    payloadValidationJmesPath: 'charge.fingerprint',
+    hashFunction: 'sha256',
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: options.idempotencyTtlSeconds,
+    responseHook: (response) => {
+      countMetric('idempotency_key_total', { outcome: 'replay' });
+      const stored = response as unknown as APIGatewayProxyResult;
+      return { ...stored, headers: { ...stored.headers, [REPLAYED_HEADER]: 'true' } };
+    },
+  });
+
+  async function chargeOnce(event: ChargeEvent): Promise<APIGatewayProxyResult> {
+    const command = parsedCommand(event);
+    const { charge, created } = await recordCharge(db, command);
+    // The record this invocation claimed is not complete yet. A crash here leaves the charge
+    // committed and the record in progress: the retry must find this charge, not make one.
+    failpoint('charge.after-commit');
+    if (!created && charge.requestFingerprint !== command.fingerprint) {
+      // The key's record expired but its charge did not: same key, different body.
+      throw new IdempotencyKeyReusedError();
+    }
+    if (created) countMetric('charge_created_total');
+    countMetric('idempotency_key_total', { outcome: created ? 'new' : 'replay' });
+    return jsonResponse(201, chargeResource(charge), {
+      Location: `/charges/${charge.id}`,
+      ...(created ? {} : { [REPLAYED_HEADER]: 'true' }),
+    });
+  }
+
+  return middy<ChargeEvent, APIGatewayProxyResult>()
+    .use(problemResponses({ inFlightRetryAfterSeconds: options.inFlightRetryAfterSeconds }))
+    .use(chargeRequestParser())
+    .use(makeHandlerIdempotent({ persistenceStore: options.persistenceStore, config: idempotencyConfig }))
+    .handler(chargeOnce);
+}
+
+const db = createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) });
+
+export const handler = createChargeHandler({
+  db,
+  persistenceStore: new PostgresPersistenceLayer({
+    pool: db,
+    inProgressWindowSeconds: numberEnv('IDEMPOTENCY_IN_PROGRESS_SECONDS'),
+  }),
+  idempotencyTtlSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', 86_400),
+  inFlightRetryAfterSeconds: numberEnv('IN_FLIGHT_RETRY_AFTER_SECONDS', 1),
+});

@@ -1,0 +1,34 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** The service's one Logger and one Metrics instance, shared by every handler in a process. */
+export const logger = new Logger({ serviceName: 'payments' });
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'EffectivelyOncePayments',
+  serviceName: 'payments',
+});
+
+/**
+ * Adds `value` to counter `name`, with `dimensions` as its labels (for example
+ * `{ outcome: 'replay' }`). Each call is flushed on its own as one EMF line, because EMF
+ * dimensions apply to a whole document and counters here carry different label sets.
+ */
+export function countMetric(
+  name: string,
+  dimensions: Record<string, string> = {},
+  value = 1,
+): void {
+  const single = metrics.singleMetric();
+  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
+  single.addMetric(name, MetricUnit.Count, value);
+}
+
+/** Records a point-in-time measurement (lag, depth) in `unit`. */
+export function gaugeMetric(
+  name: string,
+  value: number,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
+): void {
+  metrics.singleMetric().addMetric(name, unit, value);
+}

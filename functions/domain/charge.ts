@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { SUPPORTED_CURRENCIES } from './currencies.ts';
+
+export const MAX_AMOUNT_MINOR_UNITS = 100_000_000;
+
+/** The body of `POST /charge`. Strict: an unknown field is an error, not something to drop. */
+export const chargeRequestSchema = z.strictObject({
+  amount: z.int().min(1).max(MAX_AMOUNT_MINOR_UNITS),
+  currency: z.enum(SUPPORTED_CURRENCIES),
+  customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -'),
+  description: z.string().max(500).optional(),
+});
+export type ChargeRequest = z.infer<typeof chargeRequestSchema>;
+
+/** A charge as stored: one per (client, idempotency key). */
+export interface Charge {
+  id: string;
+  clientId: string;
+  idempotencyKey: string;
+  requestFingerprint: string;
+  customerId: string;
+  amount: number;
+  currency: string;
+  description: string | null;
+  createdAt: Date;
+}
+
+/** A validated charge command: who asks, under which key, for what. */
+export interface ChargeCommand {
+  clientId: string;
+  idempotencyKey: string;
+  request: ChargeRequest;
+  fingerprint: string;
+}
+
+/**
+ * The request fingerprint: SHA-256 of the canonical JSON of the body (keys sorted at every
+ * level). The one formula for "is this the same request?", used by the idempotency record
+ * and by the charge row, so the two can never disagree.
+ */
+export function fingerprintOf(request: ChargeRequest): string {
+  return createHash('sha256').update(canonicalJson(request)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
+      ? Object.fromEntries(
+          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : inner,
+  );
+}
+
+/** The public representation of a charge (the body of 201 and the core of GET). */
+export function chargeResource(charge: Charge) {
+  return {
+    id: charge.id,
+    amount: charge.amount,
+    currency: charge.currency,
+    customerId: charge.customerId,
+    description: charge.description,
+    createdAt: charge.createdAt.toISOString(),
+  };
+}

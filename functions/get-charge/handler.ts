@@ -1,0 +1,29 @@
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { problemResponses } from '../commons/http/problem-responses.ts';
+import { jsonResponse } from '../commons/http/responses.ts';
+import { chargeResource } from '../domain/charge.ts';
+import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
+import { findClientCharge } from '../store/charge-store.ts';
+import { createPool, type Queryable } from '../store/database.ts';
+
+/** GET /charges/{id}: the caller's own charge; anyone else's is indistinguishable from none. */
+export function createGetChargeHandler(options: { db: Queryable }) {
+  async function getCharge(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const clientId = event.requestContext?.identity?.apiKeyId;
+    if (!clientId) throw new UnauthenticatedError();
+    const chargeId = event.pathParameters?.id ?? '';
+    const charge = await findClientCharge(options.db, clientId, chargeId);
+    if (!charge) throw new NotFoundError(`No charge ${chargeId} for this client.`);
+    return jsonResponse(200, chargeResource(charge));
+  }
+
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(problemResponses({ inFlightRetryAfterSeconds: 1 }))
+    .handler(getCharge);
+}
+
+export const handler = createGetChargeHandler({
+  db: createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) }),
+});

@@ -1,0 +1,28 @@
+import { fileURLToPath } from 'node:url';
+import { runner } from 'node-pg-migrate';
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.url));
+
+/**
+ * Applies every pending migration to the database at `databaseUrl`.
+ * node-pg-migrate takes an advisory lock, so concurrent callers (several local processes,
+ * a deploy-time trigger racing a developer) apply each migration exactly once.
+ * @returns the names of the migrations applied by this call
+ */
+export async function migrateToLatest(
+  databaseUrl: string,
+  options: { migrationsDir?: string; log?: (message: string) => void } = {},
+): Promise<string[]> {
+  const applied = await runner({
+    databaseUrl,
+    dir: options.migrationsDir ?? MIGRATIONS_DIR,
+    direction: 'up',
+    migrationsTable: 'schema_migrations',
+    useGlob: false,
+    checkOrder: true,
+    singleTransaction: true,
+    advisoryLockMode: 'wait',
+    log: options.log ?? (() => {}),
+  });
+  return applied.map((migration) => migration.name);
+}

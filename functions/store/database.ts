@@ -1,0 +1,22 @@
+import pg from 'pg';
+
+/** Anything that runs a parameterised query: a Pool, or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'>;
+
+/**
+ * A connection pool for one Lambda execution environment (or one local process).
+ * Small by default: in AWS every environment has its own pool, and RDS Proxy multiplexes
+ * them; a large pool per environment would exhaust the database under a burst of cold starts.
+ */
+export function createPool(connectionString: string, options: { max?: number } = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString,
+    max: options.max ?? 2,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'payments',
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}

