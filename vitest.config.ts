@@ -1,13 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
     // Two cores: more workers than that only slows the integration tests down.
     maxWorkers: 2,
-    reporters: ['default'],
+    projects: [
+      // Pure logic and CDK templates: no services.
+      {
+        test: {
+          ...shared,
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'test/cdk/**/*.test.ts'],
+        },
+      },
+      // Real PostgreSQL (embedded, or DATABASE_URL), real processes, real HTTP on loopback.
+      {
+        test: {
+          ...shared,
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

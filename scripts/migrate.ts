@@ -3,7 +3,9 @@ import { migrateToLatest } from '../functions/migrate/run-migrations.ts';
 
 const databaseUrl = process.env.DATABASE_URL;
 if (!databaseUrl) {
-  console.error('migrate: set DATABASE_URL (for example postgres://postgres@127.0.0.1:5432/payments)');
+  console.error(
+    'migrate: set DATABASE_URL (for example postgres://postgres@127.0.0.1:5432/payments)',
+  );
   process.exit(2);
 }
 try {

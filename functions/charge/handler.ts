@@ -69,7 +69,12 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
   return middy<ChargeEvent, APIGatewayProxyResult>()
     .use(problemResponses({ inFlightRetryAfterSeconds: options.inFlightRetryAfterSeconds }))
     .use(chargeRequestParser())
-    .use(makeHandlerIdempotent({ persistenceStore: options.persistenceStore, config: idempotencyConfig }))
+    .use(
+      makeHandlerIdempotent({
+        persistenceStore: options.persistenceStore,
+        config: idempotencyConfig,
+      }),
+    )
     .handler(chargeOnce);
 }
 

@@ -1,5 +1,6 @@
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { headerValues } from '../commons/http/responses.ts';
 import { type ChargeCommand, chargeRequestSchema, fingerprintOf } from '../domain/charge.ts';
 import {
   InvalidChargeRequestError,
@@ -8,7 +9,6 @@ import {
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from '../domain/errors.ts';
-import { headerValues } from '../commons/http/responses.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -36,7 +36,8 @@ export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
   const body = event.isBase64Encoded
     ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
     : (event.body ?? '');
-  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
+    throw new PayloadTooLargeError(MAX_BODY_BYTES);
 
   const contentTypes = headerValues(event, 'content-type');
   if (contentTypes.length !== 1 || !JSON_MEDIA_TYPE.test(contentTypes[0] ?? '')) {
@@ -44,11 +45,17 @@ export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
   }
 
   const keys = headerValues(event, 'idempotency-key');
-  if (keys.length === 0) throw new InvalidIdempotencyKeyError('Send an Idempotency-Key header: one key per logical charge, reused on every retry.');
-  if (keys.length > 1) throw new InvalidIdempotencyKeyError('Send exactly one Idempotency-Key header.');
+  if (keys.length === 0)
+    throw new InvalidIdempotencyKeyError(
+      'Send an Idempotency-Key header: one key per logical charge, reused on every retry.',
+    );
+  if (keys.length > 1)
+    throw new InvalidIdempotencyKeyError('Send exactly one Idempotency-Key header.');
   const idempotencyKey = keys[0] ?? '';
   if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new InvalidIdempotencyKeyError('The Idempotency-Key must be 1-255 visible ASCII characters (no spaces).');
+    throw new InvalidIdempotencyKeyError(
+      'The Idempotency-Key must be 1-255 visible ASCII characters (no spaces).',
+    );
   }
 
   let parsed: unknown;
@@ -67,7 +74,12 @@ export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
       })),
     );
   }
-  return { clientId, idempotencyKey, request: result.data, fingerprint: fingerprintOf(result.data) };
+  return {
+    clientId,
+    idempotencyKey,
+    request: result.data,
+    fingerprint: fingerprintOf(result.data),
+  };
 }
 
 /** Middy middleware attaching the parsed command to the event as `event.charge`. */

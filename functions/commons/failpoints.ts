@@ -28,7 +28,9 @@ export function parseFailpoints(spec: string | undefined): Map<FailpointName, Fa
     if (entry === '') continue;
     const [name, action = 'crash'] = entry.split('=');
     if (!FAILPOINT_NAMES.includes(name as FailpointName)) {
-      throw new Error(`FAILPOINTS: unknown failpoint "${name}" (known: ${FAILPOINT_NAMES.join(', ')})`);
+      throw new Error(
+        `FAILPOINTS: unknown failpoint "${name}" (known: ${FAILPOINT_NAMES.join(', ')})`,
+      );
     }
     if (action !== 'crash' && action !== 'error') {
       throw new Error(`FAILPOINTS: unknown action "${action}" for ${name} (use crash or error)`);

@@ -8,7 +8,9 @@ export const MAX_AMOUNT_MINOR_UNITS = 100_000_000;
 export const chargeRequestSchema = z.strictObject({
   amount: z.int().min(1).max(MAX_AMOUNT_MINOR_UNITS),
   currency: z.enum(SUPPORTED_CURRENCIES),
-  customerId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -'),
+  customerId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -'),
   description: z.string().max(500).optional(),
 });
 export type ChargeRequest = z.infer<typeof chargeRequestSchema>;
@@ -47,7 +49,9 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(
-          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
         )
       : inner,
   );

@@ -3,7 +3,20 @@
  * currency here has two minor units, so `amount` means the same thing for all of them.
  */
 export const SUPPORTED_CURRENCIES = [
-  'AUD', 'CAD', 'CHF', 'CNY', 'CZK', 'DKK', 'EUR', 'GBP', 'HKD', 'NOK', 'NZD', 'PLN',
-  'SEK', 'SGD', 'USD',
+  'AUD',
+  'CAD',
+  'CHF',
+  'CNY',
+  'CZK',
+  'DKK',
+  'EUR',
+  'GBP',
+  'HKD',
+  'NOK',
+  'NZD',
+  'PLN',
+  'SEK',
+  'SGD',
+  'USD',
 ] as const;
 export type Currency = (typeof SUPPORTED_CURRENCIES)[number];

@@ -29,7 +29,9 @@ export class InvalidIdempotencyKeyError extends Error {
 /** The key was already used by this client for a different request body. */
 export class IdempotencyKeyReusedError extends Error {
   constructor() {
-    super('This Idempotency-Key was already used with a different request body; nothing was charged.');
+    super(
+      'This Idempotency-Key was already used with a different request body; nothing was charged.',
+    );
     this.name = 'IdempotencyKeyReusedError';
   }
 }

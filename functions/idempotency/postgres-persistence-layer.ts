@@ -5,7 +5,10 @@ import {
   IdempotencyRecordStatus,
   IdempotencyUnknownError,
 } from '@aws-lambda-powertools/idempotency';
-import { BasePersistenceLayer, IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
+import {
+  BasePersistenceLayer,
+  IdempotencyRecord,
+} from '@aws-lambda-powertools/idempotency/persistence';
 import type { Queryable } from '../store/database.ts';
 import { claimTokensOfCurrentInvocation } from './claim-tokens.ts';
 
@@ -25,7 +28,9 @@ export interface PostgresPersistenceLayerOptions {
 /** Thrown when an invocation completes a record whose claim another invocation took over. */
 export class IdempotencyClaimLostError extends IdempotencyUnknownError {
   constructor(idempotencyKey: string) {
-    super(`The claim on ${idempotencyKey} was taken over by another invocation; its record was left alone.`);
+    super(
+      `The claim on ${idempotencyKey} was taken over by another invocation; its record was left alone.`,
+    );
     this.name = 'IdempotencyClaimLostError';
   }
 }
@@ -110,12 +115,15 @@ export class PostgresPersistenceLayer extends BasePersistenceLayer {
         );
       }
     }
-    throw new IdempotencyUnknownError(`Could not claim or read idempotency key ${record.idempotencyKey}`);
+    throw new IdempotencyUnknownError(
+      `Could not claim or read idempotency key ${record.idempotencyKey}`,
+    );
   }
 
   protected async _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
     const record = await this.#readRecord(idempotencyKey);
-    if (!record) throw new IdempotencyItemNotFoundError(`No record for idempotency key ${idempotencyKey}`);
+    if (!record)
+      throw new IdempotencyItemNotFoundError(`No record for idempotency key ${idempotencyKey}`);
     return record;
   }
 

@@ -56,10 +56,22 @@ async function handleRequest(
   const url = new URL(req.url ?? '/', 'http://localhost');
   const match = matchRoute(options.routes, req.method ?? 'GET', url.pathname);
   if (match === 'no-resource') {
-    return gatewayProblem(res, 404, 'no-such-resource', 'Not found', `No resource at ${url.pathname}.`);
+    return gatewayProblem(
+      res,
+      404,
+      'no-such-resource',
+      'Not found',
+      `No resource at ${url.pathname}.`,
+    );
   }
   if (match === 'no-method') {
-    return gatewayProblem(res, 405, 'method-not-allowed', 'Method not allowed', `${req.method} is not supported on ${url.pathname}.`);
+    return gatewayProblem(
+      res,
+      405,
+      'method-not-allowed',
+      'Method not allowed',
+      `${req.method} is not supported on ${url.pathname}.`,
+    );
   }
   const { route, pathParameters } = match;
 
@@ -67,18 +79,45 @@ async function handleRequest(
   const presentedKey = Array.isArray(apiKey) ? apiKey[0] : apiKey;
   const clientId = presentedKey === undefined ? undefined : options.apiKeys.get(presentedKey);
   if (route.apiKeyRequired && presentedKey === undefined) {
-    return gatewayProblem(res, 401, 'unauthenticated', 'No API key', 'Send your API key in the x-api-key header.');
+    return gatewayProblem(
+      res,
+      401,
+      'unauthenticated',
+      'No API key',
+      'Send your API key in the x-api-key header.',
+    );
   }
   if (route.apiKeyRequired && clientId === undefined) {
-    return gatewayProblem(res, 403, 'forbidden', 'The API key is not valid', 'The API key is not valid.');
+    return gatewayProblem(
+      res,
+      403,
+      'forbidden',
+      'The API key is not valid',
+      'The API key is not valid.',
+    );
   }
 
   const body = await readBody(req, maxBodyBytes);
   if (body === 'too-large') {
-    return gatewayProblem(res, 413, 'payload-too-large', 'The body is too large', `The body must be at most ${maxBodyBytes} bytes.`);
+    return gatewayProblem(
+      res,
+      413,
+      'payload-too-large',
+      'The body is too large',
+      `The body must be at most ${maxBodyBytes} bytes.`,
+    );
   }
 
-  const event = toProxyEvent(req, url, route, pathParameters, body, requestId, presentedKey, clientId);
+  const event = toProxyEvent(
+    req,
+    url,
+    route,
+    pathParameters,
+    body,
+    requestId,
+    presentedKey,
+    clientId,
+  );
   let result: APIGatewayProxyResult;
   try {
     result = await invokeLocally(route.handler, event, {
@@ -88,9 +127,21 @@ async function handleRequest(
     });
   } catch (error) {
     if (error instanceof InvocationTimeoutError) {
-      return gatewayProblem(res, 504, 'timeout', 'Endpoint request timed out', 'The request timed out; retry with the same Idempotency-Key.');
+      return gatewayProblem(
+        res,
+        504,
+        'timeout',
+        'Endpoint request timed out',
+        'The request timed out; retry with the same Idempotency-Key.',
+      );
     }
-    return gatewayProblem(res, 502, 'bad-gateway', 'Internal server error', 'The function failed; retry with the same Idempotency-Key.');
+    return gatewayProblem(
+      res,
+      502,
+      'bad-gateway',
+      'Internal server error',
+      'The function failed; retry with the same Idempotency-Key.',
+    );
   }
   writeResult(res, result);
 }
@@ -154,13 +205,13 @@ function toProxyEvent(
     const name = req.rawHeaders[i] ?? '';
     const value = req.rawHeaders[i + 1] ?? '';
     headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
   }
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};
   for (const [key, value] of url.searchParams) {
     query[key] = value;
-    (multiQuery[key] ??= []).push(value);
+    multiQuery[key] = [...(multiQuery[key] ?? []), value];
   }
   const hasQuery = Object.keys(query).length > 0;
   return {
@@ -209,7 +260,8 @@ function toProxyEvent(
 }
 
 function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.setHeader(name, String(value));
+  for (const [name, value] of Object.entries(result.headers ?? {}))
+    res.setHeader(name, String(value));
   for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
     res.setHeader(name, values.map(String));
   }
@@ -217,7 +269,13 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
-function gatewayProblem(res: ServerResponse, status: number, slug: string, title: string, detail: string): void {
+function gatewayProblem(
+  res: ServerResponse,
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+): void {
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/problem+json');
   res.end(JSON.stringify({ type: `/problems/${slug}`, title, status, detail }));

@@ -7,7 +7,10 @@ export const DEFAULT_LOCAL_API_KEYS = 'local-dev-key:local-client';
  */
 export function parseApiKeys(spec: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const entry of spec.split(',').map((part) => part.trim()).filter(Boolean)) {
+  for (const entry of spec
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)) {
     const separator = entry.indexOf(':');
     const apiKey = entry.slice(0, separator);
     const clientId = entry.slice(separator + 1);

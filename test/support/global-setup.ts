@@ -1,7 +1,10 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
-import { type RunningPostgres, startEmbeddedPostgres } from '../../scripts/local/embedded-postgres.ts';
+import {
+  type RunningPostgres,
+  startEmbeddedPostgres,
+} from '../../scripts/local/embedded-postgres.ts';
 
 export const TEMPLATE_DATABASE = 'payments_test_template';
 

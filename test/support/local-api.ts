@@ -13,7 +13,10 @@ export interface LocalApi {
  * Starts the real local API process (API Gateway adapter + the Lambda handlers) against
  * `databaseUrl`, with two clients' API keys. Extra env arms failpoints or tunes windows.
  */
-export async function startLocalApi(databaseUrl: string, env: Record<string, string> = {}): Promise<LocalApi> {
+export async function startLocalApi(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<LocalApi> {
   const service = startChild('scripts/local/api-server.ts', {
     name: 'api',
     env: {

@@ -35,16 +35,51 @@ type ProblemMapping = {
 
 /** The one error-to-HTTP mapping of the API. The first entry whose class matches wins. */
 const MAPPINGS: ProblemMapping[] = [
-  { error: InvalidChargeRequestError, status: 400, slug: 'invalid-charge-request', title: 'The charge request is not valid' },
-  { error: InvalidIdempotencyKeyError, status: 400, slug: 'invalid-idempotency-key', title: 'The Idempotency-Key header is missing or malformed' },
+  {
+    error: InvalidChargeRequestError,
+    status: 400,
+    slug: 'invalid-charge-request',
+    title: 'The charge request is not valid',
+  },
+  {
+    error: InvalidIdempotencyKeyError,
+    status: 400,
+    slug: 'invalid-idempotency-key',
+    title: 'The Idempotency-Key header is missing or malformed',
+  },
   { error: UnauthenticatedError, status: 401, slug: 'unauthenticated', title: 'No API key' },
   { error: ForbiddenError, status: 403, slug: 'forbidden', title: 'The API key is not valid' },
   { error: NotFoundError, status: 404, slug: 'not-found', title: 'Not found' },
-  { error: IdempotencyAlreadyInProgressError, status: 409, slug: 'request-in-progress', title: 'A request with this Idempotency-Key is still being processed' },
-  { error: PayloadTooLargeError, status: 413, slug: 'payload-too-large', title: 'The body is too large' },
-  { error: UnsupportedMediaTypeError, status: 415, slug: 'unsupported-media-type', title: 'Unsupported content type' },
-  { error: IdempotencyValidationError, status: 422, slug: 'idempotency-key-reused', title: 'The Idempotency-Key was used with a different body' },
-  { error: IdempotencyKeyReusedError, status: 422, slug: 'idempotency-key-reused', title: 'The Idempotency-Key was used with a different body' },
+  {
+    error: IdempotencyAlreadyInProgressError,
+    status: 409,
+    slug: 'request-in-progress',
+    title: 'A request with this Idempotency-Key is still being processed',
+  },
+  {
+    error: PayloadTooLargeError,
+    status: 413,
+    slug: 'payload-too-large',
+    title: 'The body is too large',
+  },
+  {
+    error: UnsupportedMediaTypeError,
+    status: 415,
+    slug: 'unsupported-media-type',
+    title: 'Unsupported content type',
+  },
+  {
+    error: IdempotencyValidationError,
+    status: 422,
+    slug: 'idempotency-key-reused',
+    title: 'The Idempotency-Key was used with a different body',
+  },
+  {
+    error: IdempotencyKeyReusedError,
+    status: 422,
+    slug: 'idempotency-key-reused',
+    title: 'The Idempotency-Key was used with a different body',
+  },
 ];
 
 const IN_FLIGHT_DETAIL =
@@ -60,22 +95,32 @@ export function problemFor(error: unknown): Problem {
       status: 500,
       type: '/problems/internal-error',
       title: 'Internal error',
-      detail: 'The request could not be completed. It is safe to retry with the same Idempotency-Key.',
+      detail:
+        'The request could not be completed. It is safe to retry with the same Idempotency-Key.',
     };
   }
   const detail =
-    mapping.status === 409 ? IN_FLIGHT_DETAIL : mapping.status === 422 ? MISMATCH_DETAIL : (error as Error).message;
+    mapping.status === 409
+      ? IN_FLIGHT_DETAIL
+      : mapping.status === 422
+        ? MISMATCH_DETAIL
+        : (error as Error).message;
   return {
     status: mapping.status,
     type: `/problems/${mapping.slug}`,
     title: mapping.title,
     detail,
-    ...(error instanceof InvalidChargeRequestError && error.problems.length > 0 ? { errors: error.problems } : {}),
+    ...(error instanceof InvalidChargeRequestError && error.problems.length > 0
+      ? { errors: error.problems }
+      : {}),
   };
 }
 
 /** An `application/problem+json` response for `problem`. */
-export function problemResponse(problem: Problem, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function problemResponse(
+  problem: Problem,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return {
     statusCode: problem.status,
     headers: { 'Content-Type': 'application/problem+json', ...headers },

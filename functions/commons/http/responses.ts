@@ -15,7 +15,10 @@ export function jsonResponse(
 
 /** Reads a header case-insensitively from an API Gateway event; undefined when absent. */
 export function headerValues(
-  event: { headers?: Record<string, string | undefined> | null; multiValueHeaders?: Record<string, string[] | undefined> | null },
+  event: {
+    headers?: Record<string, string | undefined> | null;
+    multiValueHeaders?: Record<string, string[] | undefined> | null;
+  },
   name: string,
 ): string[] {
   const wanted = name.toLowerCase();

@@ -1,0 +1,343 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
+import { ClientMetrics, outcomeClassOf } from './metrics.ts';
+import type { RetryBudget, RetryCause } from './retry-budget.ts';
+import {
+  fullJitterDelayMs,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  retryDelayMs,
+  serverNowMs,
+} from './retry-policy.ts';
+import { type Clock, monotonicClock } from './token-bucket.ts';
+import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
+import type { ChargeInput, ChargeResult } from './types.ts';
+
+export interface ChargeClientOptions {
+  /** Where the API lives, e.g. `http://127.0.0.1:3000` or an API Gateway stage URL. */
+  baseUrl: string;
+  /** Sent as `x-api-key`. */
+  apiKey: string;
+  /** Attempts per logical charge, the first included. Default 3. */
+  maxAttempts?: number;
+  /** Backoff base: the first retry waits up to this long. Default 100 ms. */
+  baseDelayMs?: number;
+  /** No backoff window grows past this. Default 5 000 ms. */
+  capDelayMs?: number;
+  /** One attempt (request and response body) may take this long. Default 10 000 ms. */
+  perAttemptTimeoutMs?: number;
+  /** A whole logical charge, all attempts and waits, may take this long. Default 30 000 ms. */
+  deadlineMs?: number;
+  /** Shared by all calls of one call site; without it retries are limited only by maxAttempts. */
+  retryBudget?: RetryBudget;
+  /** Called with each attempt's record (the transcript line, as an object). */
+  onAttempt?: (record: AttemptRecord) => void;
+  /** If set, every attempt is written to it as one JSON line. */
+  transcript?: TranscriptSink;
+  /** Where the client's metrics are recorded; several clients may share one. */
+  metrics?: ClientMetrics;
+  /** Uniform in [0, 1); inject for deterministic backoff. Default Math.random. */
+  random?: () => number;
+  /** Waits before a retry; inject to test without real time. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Monotonic milliseconds for the deadline; inject together with `sleep`. */
+  now?: Clock;
+  /** The HTTP transport; inject to test without a server. Default global fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface CreateChargeOptions {
+  /**
+   * The key of this logical charge: pass the key of an earlier call (e.g. from a thrown
+   * {@link ChargeClientError}) to continue it. Default: a new random UUID (v4). 1-255
+   * visible ASCII characters.
+   */
+  idempotencyKey?: string;
+}
+
+const DEFAULTS = {
+  maxAttempts: 3,
+  baseDelayMs: 100,
+  capDelayMs: 5_000,
+  perAttemptTimeoutMs: 10_000,
+  deadlineMs: 30_000,
+} as const;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+type AttemptOutcome =
+  | { kind: 'answer'; status: number; headers: Headers; body: unknown }
+  | { kind: 'no-answer'; timedOut: boolean; error: unknown };
+
+/**
+ * A client for `POST /charge` that retries safely: one Idempotency-Key per logical charge,
+ * the same body bytes on every attempt, full-jitter backoff with Retry-After as a floor, a
+ * per-attempt timeout, an overall deadline and an optional shared {@link RetryBudget}.
+ *
+ * Outcome design: `createCharge` RESOLVES with a {@link ChargeResult} whenever the server
+ * gave an answer the client stops at (check `result.ok`), and REJECTS with a
+ * {@link ChargeClientError} when it stopped without one, i.e. the outcome is unknown:
+ * {@link RetryBudgetExhaustedError}, {@link DeadlineExceededError}, or
+ * {@link ChargeNetworkError} when the last attempt got no answer. Every error carries the
+ * `idempotencyKey` to retry with later.
+ */
+export class ChargeClient {
+  readonly metrics: ClientMetrics;
+  private readonly chargeUrl: string;
+  private readonly apiKey: string;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly capDelayMs: number;
+  private readonly perAttemptTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly retryBudget: RetryBudget | undefined;
+  private readonly onAttempt: ((record: AttemptRecord) => void) | undefined;
+  private readonly transcript: TranscriptSink | undefined;
+  private readonly random: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: Clock;
+  private readonly fetch: typeof fetch;
+
+  constructor(options: ChargeClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new TypeError(`ChargeClient: baseUrl "${options.baseUrl}" is not a URL`);
+    }
+    this.chargeUrl = `${base.href.replace(/\/+$/, '')}/charge`;
+    this.apiKey = options.apiKey;
+    this.maxAttempts = positive('maxAttempts', options.maxAttempts ?? DEFAULTS.maxAttempts);
+    if (!Number.isInteger(this.maxAttempts)) {
+      throw new RangeError('ChargeClient: maxAttempts must be an integer');
+    }
+    this.baseDelayMs = positive('baseDelayMs', options.baseDelayMs ?? DEFAULTS.baseDelayMs);
+    this.capDelayMs = positive('capDelayMs', options.capDelayMs ?? DEFAULTS.capDelayMs);
+    this.perAttemptTimeoutMs = positive(
+      'perAttemptTimeoutMs',
+      options.perAttemptTimeoutMs ?? DEFAULTS.perAttemptTimeoutMs,
+    );
+    this.deadlineMs = positive('deadlineMs', options.deadlineMs ?? DEFAULTS.deadlineMs);
+    this.retryBudget = options.retryBudget;
+    this.onAttempt = options.onAttempt;
+    this.transcript = options.transcript;
+    this.metrics = options.metrics ?? new ClientMetrics();
+    this.random = options.random ?? Math.random;
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+    this.now = options.now ?? monotonicClock;
+    this.fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /**
+   * Creates a charge, retrying as the policy allows. All attempts carry the same
+   * Idempotency-Key and byte-identical bodies (serialized once), so however many reach the
+   * server, at most one charge is made.
+   */
+  async createCharge(input: ChargeInput, options: CreateChargeOptions = {}): Promise<ChargeResult> {
+    const key = options.idempotencyKey ?? randomUUID();
+    if (!IDEMPOTENCY_KEY.test(key)) {
+      throw new TypeError('Idempotency-Key must be 1-255 visible ASCII characters (no spaces)');
+    }
+    const body = new TextEncoder().encode(JSON.stringify(input));
+    const deadlineAt = this.now() + this.deadlineMs;
+    let delayMs = 0;
+    let lastRetryCost = 0;
+    let lastStatus: number | undefined;
+
+    for (let attempt = 1; ; attempt += 1) {
+      const remainingMs = deadlineAt - this.now();
+      if (remainingMs <= 0) {
+        throw new DeadlineExceededError(
+          `Charge ${key}: the ${this.deadlineMs} ms deadline passed before attempt ${attempt}`,
+          { idempotencyKey: key, attempts: attempt - 1, ...optionalStatus(lastStatus) },
+        );
+      }
+      const deadlineBound = remainingMs < this.perAttemptTimeoutMs;
+      const timeoutMs = Math.min(this.perAttemptTimeoutMs, remainingMs);
+
+      this.metrics.recordAttempt(attempt);
+      const startedAt = this.now();
+      const outcome = await this.send(key, body, timeoutMs);
+      const record: AttemptRecord = {
+        ts: new Date().toISOString(),
+        key,
+        attempt,
+        delayMs,
+        durationMs: Math.round(this.now() - startedAt),
+        decision: 'retry',
+        reason: 'retryable',
+      };
+      let retryAfterMs: number | undefined;
+      let cause: RetryCause = 'error';
+
+      if (outcome.kind === 'answer') {
+        const { status, headers } = outcome;
+        lastStatus = status;
+        this.metrics.recordOutcome(outcomeClassOf(status));
+        const replayed = headers.get('idempotent-replayed')?.toLowerCase() === 'true';
+        const result: ChargeResult = {
+          ok: status >= 200 && status < 300,
+          status,
+          body: outcome.body,
+          headers: Object.fromEntries(headers),
+          replayed,
+          attempts: attempt,
+          idempotencyKey: key,
+        };
+        record.status = status;
+        if (replayed) record.replayed = true;
+        const retryAfter = headers.get('retry-after');
+        if (retryAfter !== null) {
+          record.retryAfter = retryAfter;
+          retryAfterMs = parseRetryAfterMs(
+            retryAfter,
+            serverNowMs(headers.get('date'), Date.now()),
+          );
+          if (retryAfterMs !== undefined) record.retryAfterMs = retryAfterMs;
+        }
+        if (!isRetryableStatus(status)) {
+          if (result.ok) this.retryBudget?.recordSuccess(lastRetryCost);
+          this.finish(record, 'return', result.ok ? 'success' : 'not retryable');
+          return result;
+        }
+        if (attempt >= this.maxAttempts) {
+          this.finish(record, 'return', 'attempts exhausted');
+          return result;
+        }
+      } else {
+        cause = outcome.timedOut ? 'timeout' : 'error';
+        this.metrics.recordOutcome(outcome.timedOut ? 'timeout' : 'network');
+        record.error = outcome.timedOut
+          ? `no answer within ${Math.round(timeoutMs)} ms`
+          : describeError(outcome.error);
+        record.errorKind = outcome.timedOut ? 'timeout' : 'network';
+        const details = {
+          idempotencyKey: key,
+          attempts: attempt,
+          cause: outcome.error,
+          ...optionalStatus(lastStatus),
+        };
+        if (outcome.timedOut && deadlineBound) {
+          this.finish(record, 'throw', 'deadline');
+          throw new DeadlineExceededError(
+            `Charge ${key}: attempt ${attempt} was still unanswered when the ${this.deadlineMs} ms deadline passed; retry later with the same key`,
+            details,
+          );
+        }
+        if (attempt >= this.maxAttempts) {
+          this.finish(record, 'throw', 'attempts exhausted');
+          throw new ChargeNetworkError(
+            `Charge ${key}: no answer after ${attempt} attempt(s) (${record.error}); the charge may or may not exist, retry later with the same key`,
+            { ...details, timedOut: outcome.timedOut },
+          );
+        }
+      }
+
+      // A retry is wanted. Fail fast rather than sleep into the deadline or past the budget.
+      const nextDelayMs = retryDelayMs(
+        fullJitterDelayMs(attempt - 1, this.baseDelayMs, this.capDelayMs, this.random),
+        retryAfterMs,
+      );
+      const leftMs = deadlineAt - this.now();
+      if (nextDelayMs >= leftMs) {
+        this.finish(record, 'throw', 'deadline');
+        throw new DeadlineExceededError(
+          `Charge ${key}: the next attempt would start in ${nextDelayMs} ms${retryAfterMs === undefined ? '' : ` (Retry-After ${record.retryAfter})`}, after the deadline (${Math.max(0, Math.round(leftMs))} ms left); retry later with the same key`,
+          {
+            idempotencyKey: key,
+            attempts: attempt,
+            ...optionalStatus(lastStatus),
+          },
+        );
+      }
+      if (this.retryBudget) {
+        const paid = this.retryBudget.tryAcquireRetry(cause);
+        if (paid === undefined) {
+          this.metrics.recordBudgetExhausted();
+          this.finish(record, 'throw', 'retry budget exhausted');
+          throw new RetryBudgetExhaustedError(
+            `Charge ${key}: retry budget exhausted (${this.retryBudget.available} of ${this.retryBudget.capacity} tokens left, a retry costs ${this.retryBudget.costOf(cause)}): failing fast after ${attempt} attempt(s) instead of adding load to a failing service; retry later with the same key`,
+            { idempotencyKey: key, attempts: attempt, ...optionalStatus(lastStatus) },
+          );
+        }
+        lastRetryCost = paid;
+      }
+      record.nextDelayMs = nextDelayMs;
+      this.finish(record, 'retry', 'retryable');
+      this.metrics.observeRetryDelay(nextDelayMs / 1000);
+      await this.sleep(nextDelayMs);
+      delayMs = nextDelayMs;
+    }
+  }
+
+  private async send(key: string, body: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
+    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
+    try {
+      const response = await this.fetch(this.chargeUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, application/problem+json',
+          'idempotency-key': key,
+          'x-api-key': this.apiKey,
+        },
+        body,
+        redirect: 'manual',
+        signal,
+      });
+      const text = await response.text();
+      return {
+        kind: 'answer',
+        status: response.status,
+        headers: response.headers,
+        body: parse(text),
+      };
+    } catch (error) {
+      return { kind: 'no-answer', timedOut: signal.aborted, error };
+    }
+  }
+
+  private finish(record: AttemptRecord, decision: AttemptRecord['decision'], reason: string): void {
+    record.decision = decision;
+    record.reason = reason;
+    if (this.retryBudget) record.budgetTokens = this.retryBudget.available;
+    if (this.transcript) writeTranscriptLine(this.transcript, record);
+    this.onAttempt?.({ ...record });
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (!(value > 0) || !Number.isFinite(value)) {
+    throw new RangeError(`ChargeClient: ${name} must be a positive number, got ${value}`);
+  }
+  return value;
+}
+
+function optionalStatus(status: number | undefined): { lastStatus?: number } {
+  return status === undefined ? {} : { lastStatus: status };
+}
+
+function parse(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** `fetch failed` says nothing; the cause chain says what the socket did. */
+function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth += 1) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    const text = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : '']
+      .filter(Boolean)
+      .join(': ');
+    if (text && !parts.includes(text)) parts.push(text);
+    current = (current as { cause?: unknown }).cause;
+  }
+  return parts.join(' <- ') || String(error);
+}

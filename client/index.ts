@@ -1,0 +1,50 @@
+/**
+ * The charge API client: retries with one Idempotency-Key per logical charge, full jitter,
+ * Retry-After as a floor, a deadline and a shared retry budget. See client/README.md.
+ */
+export {
+  ChargeClient,
+  type ChargeClientOptions,
+  type CreateChargeOptions,
+} from './charge-client.ts';
+export {
+  ChargeClientError,
+  ChargeNetworkError,
+  DeadlineExceededError,
+  RetryBudgetExhaustedError,
+} from './errors.ts';
+export {
+  type AttemptLabel,
+  ClientMetrics,
+  type ClientMetricsSnapshot,
+  type HistogramSnapshot,
+  type OutcomeClass,
+  RETRY_DELAY_BUCKETS_SECONDS,
+} from './metrics.ts';
+export {
+  DEFAULT_RETRY_BUDGET,
+  RetryBudget,
+  type RetryBudgetOptions,
+  type RetryCause,
+} from './retry-budget.ts';
+export {
+  fullJitterDelayMs,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  RETRYABLE_STATUSES,
+  retryDelayMs,
+} from './retry-policy.ts';
+export {
+  type Clock,
+  monotonicClock,
+  TokenBucket,
+  type TokenBucketOptions,
+} from './token-bucket.ts';
+export type { AttemptRecord, TranscriptSink } from './transcript.ts';
+export {
+  type Charge,
+  type ChargeInput,
+  type ChargeResult,
+  isProblem,
+  type Problem,
+} from './types.ts';

@@ -1,0 +1,132 @@
+/**
+ * The client's half of the dashboard (SPEC "Metrics"), recorded in process and without
+ * dependencies, so any harness can read them: {@link ClientMetrics.snapshot} as an object,
+ * {@link ClientMetrics.render} as Prometheus text. Several clients may share one recorder.
+ */
+
+/** `attempt` label of retry_attempt_total: 1 is the first try; everything past 3 is "4+". */
+export type AttemptLabel = '1' | '2' | '3' | '4+';
+
+/**
+ * `class` label of http_request_outcome, one per attempt. `network` (connection refused,
+ * reset, or closed before the answer, e.g. a lost response) is beside the SPEC's four
+ * classes because it is neither an answer nor a timeout.
+ */
+export type OutcomeClass = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network';
+
+/** Upper bounds (seconds) of the retry_delay_seconds buckets; +Inf is implied. */
+export const RETRY_DELAY_BUCKETS_SECONDS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+] as const;
+
+const ATTEMPT_LABELS: readonly AttemptLabel[] = ['1', '2', '3', '4+'];
+const OUTCOME_CLASSES: readonly OutcomeClass[] = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network'];
+
+export interface HistogramSnapshot {
+  /** Cumulative counts, as Prometheus buckets: `count` observations were ≤ `le`. */
+  buckets: { le: number; count: number }[];
+  sum: number;
+  count: number;
+}
+
+export interface ClientMetricsSnapshot {
+  retry_attempt_total: Record<AttemptLabel, number>;
+  http_request_outcome: Record<OutcomeClass, number>;
+  retry_budget_exhausted_total: number;
+  retry_delay_seconds: HistogramSnapshot;
+}
+
+export function attemptLabel(attempt: number): AttemptLabel {
+  return attempt >= 4 ? '4+' : (String(Math.max(1, Math.trunc(attempt))) as AttemptLabel);
+}
+
+export function outcomeClassOf(status: number): OutcomeClass {
+  if (status >= 500) return '5xx';
+  if (status >= 400) return '4xx';
+  if (status >= 300) return '3xx';
+  return '2xx';
+}
+
+export class ClientMetrics {
+  private readonly attempts = zeroes(ATTEMPT_LABELS);
+  private readonly outcomes = zeroes(OUTCOME_CLASSES);
+  private budgetExhausted = 0;
+  private readonly delayBuckets: number[] = RETRY_DELAY_BUCKETS_SECONDS.map(() => 0);
+  private delaySum = 0;
+  private delayCount = 0;
+
+  /** An attempt is about to be sent; `attempt` counts from 1. */
+  recordAttempt(attempt: number): void {
+    this.attempts[attemptLabel(attempt)] += 1;
+  }
+
+  /** How one attempt ended. */
+  recordOutcome(outcome: OutcomeClass): void {
+    this.outcomes[outcome] += 1;
+  }
+
+  /** A retry was wanted but the retry budget could not pay for it. */
+  recordBudgetExhausted(): void {
+    this.budgetExhausted += 1;
+  }
+
+  /** The client is about to wait `seconds` before a retry. */
+  observeRetryDelay(seconds: number): void {
+    const value = Math.max(0, seconds);
+    const index = RETRY_DELAY_BUCKETS_SECONDS.findIndex((le) => value <= le);
+    if (index >= 0) this.delayBuckets[index] = (this.delayBuckets[index] ?? 0) + 1;
+    this.delaySum += value;
+    this.delayCount += 1;
+  }
+
+  /** A copy of every value; later recording does not change it. */
+  snapshot(): ClientMetricsSnapshot {
+    let cumulative = 0;
+    return {
+      retry_attempt_total: { ...this.attempts },
+      http_request_outcome: { ...this.outcomes },
+      retry_budget_exhausted_total: this.budgetExhausted,
+      retry_delay_seconds: {
+        buckets: RETRY_DELAY_BUCKETS_SECONDS.map((le, index) => {
+          cumulative += this.delayBuckets[index] ?? 0;
+          return { le, count: cumulative };
+        }),
+        sum: this.delaySum,
+        count: this.delayCount,
+      },
+    };
+  }
+
+  /** The Prometheus text exposition (version 0.0.4) of {@link snapshot}. */
+  render(): string {
+    const snapshot = this.snapshot();
+    const lines = [
+      '# HELP retry_attempt_total Charge attempts sent, by attempt number (1 = first try).',
+      '# TYPE retry_attempt_total counter',
+      ...ATTEMPT_LABELS.map(
+        (label) => `retry_attempt_total{attempt="${label}"} ${snapshot.retry_attempt_total[label]}`,
+      ),
+      '# HELP http_request_outcome Charge attempts by how they ended.',
+      '# TYPE http_request_outcome counter',
+      ...OUTCOME_CLASSES.map(
+        (cls) => `http_request_outcome{class="${cls}"} ${snapshot.http_request_outcome[cls]}`,
+      ),
+      '# HELP retry_budget_exhausted_total Retries refused because the retry budget was empty.',
+      '# TYPE retry_budget_exhausted_total counter',
+      `retry_budget_exhausted_total ${snapshot.retry_budget_exhausted_total}`,
+      '# HELP retry_delay_seconds Time waited before each retry.',
+      '# TYPE retry_delay_seconds histogram',
+      ...snapshot.retry_delay_seconds.buckets.map(
+        ({ le, count }) => `retry_delay_seconds_bucket{le="${le}"} ${count}`,
+      ),
+      `retry_delay_seconds_bucket{le="+Inf"} ${snapshot.retry_delay_seconds.count}`,
+      `retry_delay_seconds_sum ${snapshot.retry_delay_seconds.sum}`,
+      `retry_delay_seconds_count ${snapshot.retry_delay_seconds.count}`,
+    ];
+    return `${lines.join('\n')}\n`;
+  }
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}

@@ -1,0 +1,166 @@
+import { Duration } from 'aws-cdk-lib';
+import type { Node } from 'constructs';
+
+/** The Lambda entries of the service, one folder each under `functions/`. */
+export const FUNCTION_NAMES = [
+  'charge',
+  'get-charge',
+  'health',
+  'relay',
+  'consumer',
+  'migrate',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/**
+ * Which functions are bundled with esbuild. `none` swaps every bundle for an inline stub: the
+ * template is the same apart from the code asset, and synth takes a second instead of one
+ * esbuild run per function (tests, and synth before every entry file exists).
+ */
+export type BundleSelection = 'all' | 'none' | readonly FunctionName[];
+
+/** Everything the app can be tuned with, read and validated once from CDK context. */
+export interface PaymentsConfig {
+  /** Aurora deletion protection, and RETAIN instead of SNAPSHOT on stack deletion. */
+  deletionProtection: boolean;
+  /** Receives of one message before SQS moves it to the DLQ. */
+  maxReceiveCount: number;
+  /** The optional ElastiCache Serverless (Valkey) tier in front of Postgres. */
+  hotTier: boolean;
+  bundle: BundleSelection;
+  /** Subscribed to the alarm topic when set. */
+  alarmEmail: string | undefined;
+  /** retry_attempt_total{attempt=3} per 5 minutes above which on-call is paged. */
+  attemptThreeAlarmThreshold: number;
+  idempotencyTtl: Duration;
+  relayMaxEventsPerSecond: number;
+  databaseMinCapacity: number;
+  databaseMaxCapacity: number;
+  /** Usage-plan throttling per API key: steady requests per second and burst. */
+  apiRateLimit: number;
+  apiBurstLimit: number;
+  /** The consumer's timeout; the queue's visibility timeout is six times this. */
+  consumerTimeout: Duration;
+}
+
+export const DEFAULT_CONFIG: PaymentsConfig = {
+  deletionProtection: true,
+  maxReceiveCount: 3,
+  hotTier: false,
+  bundle: 'all',
+  alarmEmail: undefined,
+  attemptThreeAlarmThreshold: 50,
+  idempotencyTtl: Duration.hours(24),
+  relayMaxEventsPerSecond: 500,
+  databaseMinCapacity: 0.5,
+  databaseMaxCapacity: 4,
+  apiRateLimit: 100,
+  apiBurstLimit: 200,
+  consumerTimeout: Duration.seconds(30),
+};
+
+/**
+ * Reads the configuration from CDK context (`cdk.json` or `-c key=value`). Values given on the
+ * command line arrive as strings, so booleans and numbers are parsed; an invalid value fails
+ * synth naming the key instead of deploying something unintended.
+ */
+export function readConfig(node: Node): PaymentsConfig {
+  const context = (key: string): unknown => node.tryGetContext(key);
+  const d = DEFAULT_CONFIG;
+  return {
+    deletionProtection: booleanContext('deletionProtection', context, d.deletionProtection),
+    maxReceiveCount: integerContext('maxReceiveCount', context, d.maxReceiveCount, 1, 1000),
+    hotTier: booleanContext('hotTier', context, d.hotTier),
+    bundle: bundleContext(context('bundle')),
+    alarmEmail: optionalString('alarmEmail', context),
+    attemptThreeAlarmThreshold: integerContext(
+      'attemptThreeAlarmThreshold',
+      context,
+      d.attemptThreeAlarmThreshold,
+      1,
+      1_000_000,
+    ),
+    idempotencyTtl: Duration.seconds(
+      integerContext('idempotencyTtlSeconds', context, d.idempotencyTtl.toSeconds(), 60, 604_800),
+    ),
+    relayMaxEventsPerSecond: integerContext(
+      'relayMaxEventsPerSecond',
+      context,
+      d.relayMaxEventsPerSecond,
+      1,
+      100_000,
+    ),
+    databaseMinCapacity: numberContext('databaseMinCapacity', context, d.databaseMinCapacity),
+    databaseMaxCapacity: numberContext('databaseMaxCapacity', context, d.databaseMaxCapacity),
+    apiRateLimit: integerContext('apiRateLimit', context, d.apiRateLimit, 1, 10_000),
+    apiBurstLimit: integerContext('apiBurstLimit', context, d.apiBurstLimit, 1, 5_000),
+    consumerTimeout: Duration.seconds(
+      integerContext('consumerTimeoutSeconds', context, d.consumerTimeout.toSeconds(), 5, 900),
+    ),
+  };
+}
+
+/** Whether `name` is bundled for real under `selection`. */
+export function isBundled(selection: BundleSelection, name: FunctionName): boolean {
+  if (selection === 'all') return true;
+  if (selection === 'none') return false;
+  return selection.includes(name);
+}
+
+type ContextReader = (key: string) => unknown;
+
+function booleanContext(key: string, context: ContextReader, fallback: boolean): boolean {
+  const value = context(key);
+  if (value === undefined) return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function numberContext(key: string, context: ContextReader, fallback: number): number {
+  const value = context(key);
+  if (value === undefined) return fallback;
+  const parsed = typeof value === 'number' ? value : Number(value);
+  if (typeof value === 'boolean' || !Number.isFinite(parsed) || parsed < 0) {
+    throw new Error(`context ${key} must be a non-negative number, got ${JSON.stringify(value)}`);
+  }
+  return parsed;
+}
+
+function integerContext(
+  key: string,
+  context: ContextReader,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = numberContext(key, context, fallback);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`context ${key} must be an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}
+
+function optionalString(key: string, context: ContextReader): string | undefined {
+  const value = context(key);
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string') {
+    throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function bundleContext(value: unknown): BundleSelection {
+  if (value === undefined || value === 'all') return 'all';
+  if (value === 'none') return 'none';
+  const names = typeof value === 'string' ? value.split(',').map((name) => name.trim()) : value;
+  if (
+    !Array.isArray(names) ||
+    !names.every((name) => FUNCTION_NAMES.includes(name as FunctionName))
+  ) {
+    throw new Error(
+      `context bundle must be all, none or a comma-separated list of ${FUNCTION_NAMES.join(', ')}`,
+    );
+  }
+  return names as FunctionName[];
+}

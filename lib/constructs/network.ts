@@ -1,0 +1,71 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+
+/** The AWS APIs the functions call from inside the VPC, each through an interface endpoint. */
+const INTERFACE_ENDPOINTS = {
+  Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
+  SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+  EventBridge: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
+  CloudWatchLogs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+  CloudWatchMonitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+} as const;
+
+/**
+ * A VPC without a route to the internet: isolated subnets only (no NAT, no internet gateway),
+ * so the only ways out are the interface endpoints below, which admit only the functions'
+ * security group. Nothing in the payment path can exfiltrate data or depend on a NAT.
+ */
+export class Network extends Construct {
+  readonly vpc: ec2.Vpc;
+  /** Where the functions, the proxy, the database and the cache live. */
+  readonly subnets: ec2.SubnetSelection = { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  /** Carried by every function; the only source the proxy, cache and endpoints admit. */
+  readonly functionSecurityGroup: ec2.SecurityGroup;
+  readonly endpoints: Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      ipAddresses: ec2.IpAddresses.cidr('10.40.0.0/16'),
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 22 },
+      ],
+      flowLogs: {
+        rejected: {
+          destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
+          trafficType: ec2.FlowLogTrafficType.REJECT,
+        },
+      },
+    });
+
+    this.functionSecurityGroup = new ec2.SecurityGroup(this, 'FunctionSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Payment functions: egress only to the proxy, the cache and the VPC endpoints',
+      allowAllOutbound: false,
+    });
+
+    const endpoints: Partial<Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>> =
+      {};
+    for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
+      const endpoint = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
+        service,
+        subnets: this.subnets,
+        privateDnsEnabled: true,
+        // Not open to the whole VPC CIDR: only the security groups granted below.
+        open: false,
+      });
+      endpoint.connections.allowDefaultPortFrom(this.functionSecurityGroup);
+      endpoints[name as keyof typeof INTERFACE_ENDPOINTS] = endpoint;
+    }
+    this.endpoints = endpoints as Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
+  }
+}

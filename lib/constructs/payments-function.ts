@@ -1,0 +1,185 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import type { FunctionName } from '../config.ts';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../metric-names.ts';
+import type { DatabaseAccess } from './database.ts';
+import type { CacheAccess } from './hot-tier-cache.ts';
+
+export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
+export const ARCHITECTURE = lambda.Architecture.ARM_64;
+
+/**
+ * Lets CommonJS dependencies (pg, middy's internals) call `require` inside an ES module
+ * bundle; esbuild's ESM output has no `require` of its own.
+ */
+const CREATE_REQUIRE_BANNER =
+  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+
+/** Stands in for a bundle when bundling is skipped; never meant to be deployed. */
+const UNBUNDLED_STUB =
+  "exports.handler = async () => { throw new Error('synthesized without bundling (bundle=none)'); };";
+
+/** Where the functions run: the isolated subnets, behind the one functions security group. */
+export interface FunctionNetwork {
+  readonly vpc: ec2.IVpc;
+  readonly subnets: ec2.SubnetSelection;
+  readonly functionSecurityGroup: ec2.ISecurityGroup;
+}
+
+export interface PaymentsFunctionProps {
+  /** The folder under `functions/` whose `handler.ts` exports `handler`. */
+  readonly name: FunctionName;
+  readonly description: string;
+  readonly timeout: Duration;
+  readonly memorySize?: number;
+  readonly network: FunctionNetwork;
+  /** false: an inline stub instead of an esbuild bundle (see BundleSelection). */
+  readonly bundled: boolean;
+  readonly environment?: Record<string, string>;
+  /** Folders beside the entry copied next to the bundle (read relative to import.meta.url). */
+  readonly copyIntoBundle?: readonly string[];
+  /** Retries of asynchronous invocations (schedules); Lambda's default is 2. */
+  readonly retryAttempts?: number;
+}
+
+/**
+ * One payments Lambda: Node.js 24 on arm64, an ESM esbuild bundle with source maps, its own
+ * log group, in the VPC. The `bind*` methods set a dependency's environment variable and
+ * grant the least privilege it needs together, so neither can be forgotten without the other.
+ */
+export class PaymentsFunction extends Construct {
+  readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const common: lambda.FunctionOptions = {
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      description: props.description,
+      timeout: props.timeout,
+      memorySize: props.memorySize ?? 512,
+      vpc: props.network.vpc,
+      vpcSubnets: props.network.subnets,
+      securityGroups: [props.network.functionSecurityGroup],
+      logGroup,
+      retryAttempts: props.retryAttempts,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    };
+    this.function = props.bundled
+      ? bundledFunction(this, props, common)
+      : new lambda.Function(this, 'Function', {
+          ...common,
+          runtime: RUNTIME,
+          code: lambda.Code.fromInline(UNBUNDLED_STUB),
+          handler: 'index.handler',
+        });
+
+    NagSuppressions.addResourceSuppressions(
+      this.function,
+      [
+        {
+          id: 'AwsSolutions-IAM4',
+          reason:
+            'AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the AWS-maintained ' +
+            'minimum for writing logs and attaching ENIs in the VPC.',
+          appliesTo: [
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
+            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
+          ],
+        },
+      ],
+      true,
+    );
+  }
+
+  /** Connect through the RDS Proxy, reading credentials from the generated secret. */
+  bindDatabase(database: DatabaseAccess): this {
+    this.function.addEnvironment('DATABASE_SECRET_ARN', database.secret.secretArn);
+    this.function.addEnvironment('DATABASE_HOST', database.host);
+    this.function.addEnvironment('DATABASE_NAME', database.name);
+    database.secret.grantRead(this.function);
+    return this;
+  }
+
+  /** Publish charge events to the FIFO queue. */
+  bindChargeQueue(queue: sqs.IQueue): this {
+    this.function.addEnvironment('QUEUE_URL', queue.queueUrl);
+    queue.grantSendMessages(this.function);
+    return this;
+  }
+
+  /** Read the dead-letter queue's depth (and nothing else from it). */
+  bindDeadLetterQueue(queue: sqs.IQueue): this {
+    this.function.addEnvironment('DLQ_URL', queue.queueUrl);
+    queue.grant(this.function, 'sqs:GetQueueAttributes');
+    return this;
+  }
+
+  /** Put charge events on the bus. */
+  bindEventBus(bus: events.IEventBus): this {
+    this.function.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    bus.grantPutEventsTo(this.function);
+    return this;
+  }
+
+  /** Use the hot tier in front of Postgres; the security groups already admit the function. */
+  bindCache(cache: CacheAccess): this {
+    this.function.addEnvironment('REDIS_URL', cache.url);
+    return this;
+  }
+}
+
+function bundledFunction(
+  scope: Construct,
+  props: PaymentsFunctionProps,
+  common: lambda.FunctionOptions,
+): lambda.Function {
+  const functionDir = path.join(REPO_ROOT, 'functions', props.name);
+  const copies = props.copyIntoBundle ?? [];
+  return new NodejsFunction(scope, 'Function', {
+    ...common,
+    runtime: RUNTIME,
+    entry: path.join(functionDir, 'handler.ts'),
+    handler: 'handler',
+    projectRoot: REPO_ROOT,
+    depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+    bundling: {
+      format: OutputFormat.ESM,
+      target: 'node24',
+      mainFields: ['module', 'main'],
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      banner: CREATE_REQUIRE_BANNER,
+      // The runtime ships the AWS SDK v3; pg-native is an optional addon pg never loads here.
+      externalModules: ['@aws-sdk/*', 'pg-native'],
+      commandHooks: {
+        beforeBundling: () => [],
+        beforeInstall: () => [],
+        afterBundling: (inputDir, outputDir) =>
+          copies.map(
+            (folder) =>
+              `cp -R "${path.join(inputDir, 'functions', props.name, folder)}" "${path.join(outputDir, folder)}"`,
+          ),
+      },
+    },
+  });
+}

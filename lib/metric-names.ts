@@ -1,0 +1,32 @@
+/**
+ * The metric contract between the handlers (which emit EMF through Powertools) and the
+ * dashboard and alarms (which read CloudWatch). One place, so a renamed metric breaks a
+ * test here instead of silently flat-lining a graph.
+ */
+
+/** EMF namespace; the functions receive it as POWERTOOLS_METRICS_NAMESPACE. */
+export const METRIC_NAMESPACE = 'EffectivelyOncePayments';
+
+/** Powertools adds `service=<this>` to every metric; the functions get POWERTOOLS_SERVICE_NAME. */
+export const SERVICE_NAME = 'payments';
+
+export const MetricName = {
+  idempotencyKeyTotal: 'idempotency_key_total',
+  retryAttemptTotal: 'retry_attempt_total',
+  retryDelaySeconds: 'retry_delay_seconds',
+  outboxLagSeconds: 'outbox_lag_seconds',
+  deadLetterQueueDepth: 'dead_letter_queue_depth',
+  httpRequestOutcome: 'http_request_outcome',
+  chargeCreatedTotal: 'charge_created_total',
+  ledgerAppliedTotal: 'ledger_applied_total',
+  inboxDuplicateTotal: 'inbox_duplicate_total',
+  relayPublishedTotal: 'relay_published_total',
+  retryBudgetExhaustedTotal: 'retry_budget_exhausted_total',
+  idempotencyCacheTotal: 'idempotency_cache_total',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Label values, emitted as EMF dimensions next to `service`. */
+export const IDEMPOTENCY_OUTCOMES = ['new', 'replay', 'in_flight', 'mismatch'] as const;
+export const RETRY_ATTEMPTS = ['1', '2', '3', '4+'] as const;
+export const HTTP_OUTCOME_CLASSES = ['2xx', '4xx', '5xx', 'timeout'] as const;
