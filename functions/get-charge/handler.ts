@@ -6,9 +6,13 @@ import { jsonResponse } from '../commons/http/responses.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
 import { findClientCharge } from '../store/charge-store.ts';
+import { ledgerApplicationsOf } from '../store/ledger-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 
-/** GET /charges/{id}: the caller's own charge; anyone else's is indistinguishable from none. */
+/**
+ * GET /charges/{id}: the caller's own charge and whether the ledger has applied it (and how
+ * many times: anything but 0 or 1 is a bug). Anyone else's charge is indistinguishable from none.
+ */
 export function createGetChargeHandler(options: { db: Queryable }) {
   async function getCharge(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const clientId = event.requestContext?.identity?.apiKeyId;
@@ -16,7 +20,8 @@ export function createGetChargeHandler(options: { db: Queryable }) {
     const chargeId = event.pathParameters?.id ?? '';
     const charge = await findClientCharge(options.db, clientId, chargeId);
     if (!charge) throw new NotFoundError(`No charge ${chargeId} for this client.`);
-    return jsonResponse(200, chargeResource(charge));
+    const applications = await ledgerApplicationsOf(options.db, charge.id);
+    return jsonResponse(200, { ...chargeResource(charge), ledger: { applied: applications > 0, applications } });
   }
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

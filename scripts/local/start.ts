@@ -3,7 +3,11 @@
  *
  * 1. PostgreSQL: DATABASE_URL if set, else an embedded server in a fresh temp directory.
  * 2. Migrations, with the same tool and files the AWS deployment uses.
- * 3. The API (scripts/local/api-server.ts) in its own process, restarted if it dies.
+ * 3. SQS: AWS_ENDPOINT_URL if set (LocalStack), else an embedded fauxqs endpoint, with the
+ *    FIFO charge-event queue and its FIFO DLQ.
+ * 4. Three processes, each restarted if it dies: the API (scripts/local/api-server.ts), the
+ *    relay on a schedule (relay-process.ts) and the consumer behind an emulated SQS event
+ *    source mapping (consumer-process.ts).
  *
  * Ctrl-C (SIGINT) or SIGTERM stops the children, then PostgreSQL, then deletes the data
  * directory (pass --keep-data to keep it).
@@ -13,18 +17,21 @@ import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { type ChildService, startChild } from './child-process.ts';
 import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { createChargeEventQueues, LOCAL_AWS_ENV, type SqsEndpoint, sqsClientFor, startSqsEndpoint } from './sqs.ts';
 
 const keepData = process.argv.includes('--keep-data');
 const port = Number(process.env.PORT ?? 3000);
 const apiKeysSpec = process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS;
 
 let embedded: RunningPostgres | undefined;
+let sqsEndpoint: SqsEndpoint | undefined;
 const services = new Map<string, ChildService>();
 let stopping = false;
 
 async function shutdown(exitCode: number): Promise<never> {
   stopping = true;
   await Promise.all([...services.values()].map((service) => service.stop()));
+  await sqsEndpoint?.stop();
   await embedded?.stop();
   if (embedded && keepData) console.log(`data kept in ${embedded.dataDir}`);
   process.exit(exitCode);
@@ -75,13 +82,29 @@ try {
     applied.length ? `migrations applied: ${applied.join(', ')}` : 'schema is up to date',
   );
 
+  sqsEndpoint = await startSqsEndpoint();
+  const queues = await createChargeEventQueues(sqsClientFor(sqsEndpoint.endpoint), {
+    name: 'payments-charge-events',
+    maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 3),
+    visibilityTimeoutSeconds: 30,
+  });
+  console.log(`SQS endpoint ${sqsEndpoint.endpoint}: ${queues.queueUrl} (DLQ ${queues.deadLetterQueueUrl})`);
+
   const env = {
+    ...LOCAL_AWS_ENV,
     ...process.env,
+    AWS_ENDPOINT_URL: sqsEndpoint.endpoint,
     DATABASE_URL: url,
     PORT: String(port),
     LOCAL_API_KEYS: apiKeysSpec,
+    QUEUE_URL: queues.queueUrl,
+    DLQ_URL: queues.deadLetterQueueUrl,
   };
-  const api = await runService('api', 'scripts/local/api-server.ts', env).ready;
+  const [api] = await Promise.all([
+    runService('api', 'scripts/local/api-server.ts', env).ready,
+    runService('relay', 'scripts/local/relay-process.ts', env).ready,
+    runService('consumer', 'scripts/local/consumer-process.ts', env).ready,
+  ]);
   const [devKey] = apiKeys.keys();
   console.log(`
 payments API listening on ${api.listening}

@@ -10,7 +10,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../../functions/domain/errors.ts';
 
-const VALID_BODY = { amount: 1000, currency: 'EUR', customerId: 'cus_1' };
+const VALID_BODY = { amount: 1000, currency: 'EUR' as const, customerId: 'cus_1' };
 
 function event(overrides: {
   body?: string | null;

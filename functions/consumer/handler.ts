@@ -1,0 +1,40 @@
+import {
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { failpoint } from '../commons/failpoints.ts';
+import { countMetric } from '../commons/powertools.ts';
+import { chargeCreatedMessageSchema } from '../domain/charge-events.ts';
+import { createPool } from '../store/database.ts';
+import { applyLedgerPostings } from '../store/ledger-store.ts';
+
+const db = createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) });
+
+/**
+ * Applies one charge event to the ledger. Throwing fails this message only: SQS redelivers
+ * it, and after maxReceiveCount moves it to the DLQ. A message that does not parse is poison
+ * and fails every time, by design, so it ends up there for a human.
+ */
+async function applyChargeEvent(record: SQSRecord): Promise<void> {
+  const message = chargeCreatedMessageSchema.parse(JSON.parse(record.body));
+  const outcome = await applyLedgerPostings(db, message);
+  // Applied but not acknowledged: a crash here means a redelivery the inbox must absorb.
+  failpoint('consumer.after-apply');
+  countMetric(outcome === 'applied' ? 'ledger_applied_total' : 'inbox_duplicate_total');
+}
+
+/**
+ * The SQS FIFO event handler. With skipGroupOnError, a failing message fails the rest of its
+ * own message group in this batch (their order must hold) while other customers' messages
+ * are still applied.
+ */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  const processor = new SqsFifoPartialProcessorAsync();
+  return processPartialResponse(event, applyChargeEvent, processor, {
+    context,
+    skipGroupOnError: true,
+    throwOnFullBatchFailure: false,
+  });
+}

@@ -1,0 +1,53 @@
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { PendingEvent } from '../store/outbox-store.ts';
+
+/** SQS accepts at most ten entries per SendMessageBatch. */
+export const SQS_BATCH_SIZE = 10;
+
+export interface PublishResult {
+  published: string[];
+  failed: string[];
+}
+
+/** The message body of an outbox event: what the consumer parses. */
+export function messageBodyOf(event: PendingEvent): string {
+  return JSON.stringify({
+    eventId: event.eventId,
+    type: event.eventType,
+    occurredAt: event.createdAt.toISOString(),
+    data: event.payload,
+  });
+}
+
+/**
+ * Sends up to ten events in one SendMessageBatch to a FIFO queue. The outbox event id is the
+ * MessageDeduplicationId (a re-send within five minutes is dropped by SQS) and the customer
+ * the MessageGroupId (one customer's events are delivered in order, others in parallel).
+ * A partially failed batch reports which ids failed; a failed call fails them all.
+ */
+export async function sendEventBatch(
+  sqs: SQSClient,
+  queueUrl: string,
+  events: PendingEvent[],
+): Promise<PublishResult> {
+  if (events.length > SQS_BATCH_SIZE) throw new Error(`at most ${SQS_BATCH_SIZE} events per batch`);
+  try {
+    const response = await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: events.map((event) => ({
+          Id: event.eventId,
+          MessageBody: messageBodyOf(event),
+          MessageGroupId: event.aggregateId,
+          MessageDeduplicationId: event.eventId,
+          MessageAttributes: { eventType: { DataType: 'String', StringValue: event.eventType } },
+        })),
+      }),
+    );
+    const published = (response.Successful ?? []).map((entry) => entry.Id ?? '');
+    const publishedSet = new Set(published);
+    return { published, failed: events.map((event) => event.eventId).filter((id) => !publishedSet.has(id)) };
+  } catch {
+    return { published: [], failed: events.map((event) => event.eventId) };
+  }
+}

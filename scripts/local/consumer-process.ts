@@ -1,0 +1,26 @@
+/**
+ * The local ledger consumer process: the consumer Lambda fed by an emulated SQS event source
+ * mapping. Needs DATABASE_URL, QUEUE_URL and an SQS endpoint (AWS_ENDPOINT_URL).
+ * Prints `{"ready": true}` once polling.
+ */
+import { createSqsClient } from '../../functions/commons/aws-clients.ts';
+import { requiredEnv } from '../../functions/commons/config.ts';
+import { initLocalLambdaRuntime } from './lambda-runtime.ts';
+import { startSqsEventSource } from './sqs-event-source.ts';
+
+await initLocalLambdaRuntime();
+const { handler } = await import('../../functions/consumer/handler.ts');
+
+const stop = await startSqsEventSource({
+  sqs: createSqsClient(),
+  queueUrl: requiredEnv('QUEUE_URL'),
+  handler,
+  functionName: 'consumer',
+  pollers: Number(process.env.LOCAL_CONSUMER_POLLERS ?? 2),
+  onError: (error) => console.error(`consumer: ${error instanceof Error ? error.message : String(error)}`),
+});
+console.log(JSON.stringify({ ready: true }));
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void stop().then(() => process.exit(0)));
+}
