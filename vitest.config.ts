@@ -20,8 +20,21 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'integration',
+          sequence: { groupOrder: 0 },
           include: ['test/integration/**/*.test.ts'],
+          exclude: ['test/integration/backlog.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      // Rate measurements: run alone, after everything else, so other tests' CPU use does
+      // not show up as consumer stalls and catch-up bursts.
+      {
+        test: {
+          ...shared,
+          name: 'load',
+          include: ['test/integration/backlog.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -66,6 +66,9 @@ const DEFAULTS = {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
+/** What is known about an attempt before the client decides what to do next. */
+type AttemptFacts = Omit<AttemptRecord, 'decision' | 'reason' | 'nextDelayMs' | 'budgetTokens'>;
+
 type AttemptOutcome =
   | { kind: 'answer'; status: number; headers: Headers; body: unknown }
   | { kind: 'no-answer'; timedOut: boolean; error: unknown };
@@ -159,14 +162,12 @@ export class ChargeClient {
       this.metrics.recordAttempt(attempt);
       const startedAt = this.now();
       const outcome = await this.send(key, body, timeoutMs);
-      const record: AttemptRecord = {
+      const record: AttemptFacts = {
         ts: new Date().toISOString(),
         key,
         attempt,
         delayMs,
         durationMs: Math.round(this.now() - startedAt),
-        decision: 'retry',
-        reason: 'retryable',
       };
       let retryAfterMs: number | undefined;
       let cause: RetryCause = 'error';
@@ -263,8 +264,7 @@ export class ChargeClient {
         }
         lastRetryCost = paid;
       }
-      record.nextDelayMs = nextDelayMs;
-      this.finish(record, 'retry', 'retryable');
+      this.finish(record, 'retry', 'retryable', nextDelayMs);
       this.metrics.observeRetryDelay(nextDelayMs / 1000);
       await this.sleep(nextDelayMs);
       delayMs = nextDelayMs;
@@ -298,12 +298,22 @@ export class ChargeClient {
     }
   }
 
-  private finish(record: AttemptRecord, decision: AttemptRecord['decision'], reason: string): void {
-    record.decision = decision;
-    record.reason = reason;
-    if (this.retryBudget) record.budgetTokens = this.retryBudget.available;
+  /** Reports one attempt (transcript line, onAttempt) once its decision is known. */
+  private finish(
+    facts: AttemptFacts,
+    decision: AttemptRecord['decision'],
+    reason: string,
+    nextDelayMs?: number,
+  ): void {
+    const record: AttemptRecord = {
+      ...facts,
+      decision,
+      reason,
+      ...(nextDelayMs === undefined ? {} : { nextDelayMs }),
+      ...(this.retryBudget ? { budgetTokens: this.retryBudget.available } : {}),
+    };
     if (this.transcript) writeTranscriptLine(this.transcript, record);
-    this.onAttempt?.({ ...record });
+    this.onAttempt?.(record);
   }
 }
 

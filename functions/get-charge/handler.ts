@@ -6,8 +6,8 @@ import { jsonResponse } from '../commons/http/responses.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
 import { findClientCharge } from '../store/charge-store.ts';
-import { ledgerApplicationsOf } from '../store/ledger-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
+import { ledgerApplicationsOf } from '../store/ledger-store.ts';
 
 /**
  * GET /charges/{id}: the caller's own charge and whether the ledger has applied it (and how
@@ -21,7 +21,10 @@ export function createGetChargeHandler(options: { db: Queryable }) {
     const charge = await findClientCharge(options.db, clientId, chargeId);
     if (!charge) throw new NotFoundError(`No charge ${chargeId} for this client.`);
     const applications = await ledgerApplicationsOf(options.db, charge.id);
-    return jsonResponse(200, { ...chargeResource(charge), ledger: { applied: applications > 0, applications } });
+    return jsonResponse(200, {
+      ...chargeResource(charge),
+      ledger: { applied: applications > 0, applications },
+    });
   }
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()

@@ -3,10 +3,14 @@ import type { TokenBucket } from '../../client/token-bucket.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import type { PendingEvent } from '../store/outbox-store.ts';
 import { type PublishResult, SQS_BATCH_SIZE } from './sqs-publisher.ts';
+import type { WarmUp } from './warm-up.ts';
 
 export interface RelayPorts {
   /** Claims the oldest pending events, publishes them, marks the returned ids published. */
-  publishOldest(limit: number, publish: (events: PendingEvent[]) => Promise<string[]>): Promise<{
+  publishOldest(
+    limit: number,
+    publish: (events: PendingEvent[]) => Promise<string[]>,
+  ): Promise<{
     claimed: number;
     published: number;
   }>;
@@ -14,6 +18,8 @@ export interface RelayPorts {
   sendBatch(events: PendingEvent[]): Promise<PublishResult>;
   /** Publish-rate limit: one token per event. */
   rateLimit: TokenBucket;
+  /** Slow start of the rate at the beginning of a catch-up. */
+  warmUp: WarmUp;
   /** Milliseconds this invocation has left. */
   remainingMs(): number;
 }
@@ -42,7 +48,7 @@ export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun>
       const batches = chunk(events, SQS_BATCH_SIZE);
       const results = await Promise.all(
         batches.map(async (batch) => {
-          await takeTokens(ports.rateLimit, batch.length);
+          await takeTokens(ports, batch.length);
           return ports.sendBatch(batch);
         }),
       );
@@ -58,9 +64,13 @@ export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun>
   return run;
 }
 
-async function takeTokens(bucket: TokenBucket, count: number): Promise<void> {
-  while (!bucket.tryTake(count)) {
-    await sleep(Math.max(1, Math.ceil(bucket.msUntilAvailable(count))));
+async function takeTokens({ rateLimit, warmUp }: RelayPorts, count: number): Promise<void> {
+  for (let wait = warmUp.msUntilAllowed(count); wait > 0; wait = warmUp.msUntilAllowed(count)) {
+    await sleep(Math.ceil(wait));
+  }
+  warmUp.grant(count);
+  while (!rateLimit.tryTake(count)) {
+    await sleep(Math.max(1, Math.ceil(rateLimit.msUntilAvailable(count))));
   }
 }
 

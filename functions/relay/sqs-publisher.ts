@@ -46,7 +46,10 @@ export async function sendEventBatch(
     );
     const published = (response.Successful ?? []).map((entry) => entry.Id ?? '');
     const publishedSet = new Set(published);
-    return { published, failed: events.map((event) => event.eventId).filter((id) => !publishedSet.has(id)) };
+    return {
+      published,
+      failed: events.map((event) => event.eventId).filter((id) => !publishedSet.has(id)),
+    };
   } catch {
     return { published: [], failed: events.map((event) => event.eventId) };
   }

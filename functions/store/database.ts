@@ -20,3 +20,12 @@ export function createPool(connectionString: string, options: { max?: number } =
   pool.on('error', () => {});
   return pool;
 }
+
+/**
+ * Opens `connections` pool connections now, during the function's init phase, so the first
+ * invocations do not each pay for a TCP connection and SCRAM authentication.
+ */
+export async function openConnections(pool: pg.Pool, connections: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: connections }, () => pool.connect()));
+  for (const client of clients) client.release();
+}

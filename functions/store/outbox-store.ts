@@ -47,7 +47,10 @@ export async function publishOldestPendingEvents(
     }));
     const publishedIds = events.length > 0 ? await publish(events) : [];
     if (publishedIds.length > 0) {
-      await client.query('UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::uuid[])', [publishedIds]);
+      await client.query(
+        'UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::uuid[])',
+        [publishedIds],
+      );
     }
     await client.query('COMMIT');
     return { claimed: events.length, published: publishedIds.length };

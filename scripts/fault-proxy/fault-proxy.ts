@@ -12,10 +12,10 @@
 import {
   Agent,
   createServer,
+  request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
   type OutgoingHttpHeaders,
-  request as httpRequest,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -142,7 +142,8 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   let stats = zeroStats();
 
   const setFaults = (faults: FaultSettings): void => {
-    if (faults.lostResponse !== undefined) active.lostResponse = activeSelector(faults.lostResponse);
+    if (faults.lostResponse !== undefined)
+      active.lostResponse = activeSelector(faults.lostResponse);
     if (faults.reset !== undefined) active.reset = activeSelector(faults.reset);
     if (faults.delayMs !== undefined) active.delayMs = Math.max(0, faults.delayMs);
     if (faults.outage !== undefined) {
@@ -185,7 +186,12 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
     }
     stats.received += 1;
     const body = await readAll(req);
-    const request: ProxiedRequest = { method: req.method ?? 'GET', url, headers: req.headers, body };
+    const request: ProxiedRequest = {
+      method: req.method ?? 'GET',
+      url,
+      headers: req.headers,
+      body,
+    };
 
     if (active.outage && now() < active.outage.until) {
       stats.outage += 1;
@@ -306,7 +312,9 @@ export function parseFaultSettings(json: unknown): FaultSettings {
           : { durationMs: nonNegative('outage.durationMs', outage.durationMs) }),
         ...(outage.retryAfterSeconds === undefined
           ? {}
-          : { retryAfterSeconds: nonNegative('outage.retryAfterSeconds', outage.retryAfterSeconds) }),
+          : {
+              retryAfterSeconds: nonNegative('outage.retryAfterSeconds', outage.retryAfterSeconds),
+            }),
       };
     } else throw new Error('outage must be false or {durationMs?, retryAfterSeconds?}');
   }

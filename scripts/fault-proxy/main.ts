@@ -101,5 +101,5 @@ try {
 } catch (error) {
   console.error(`fault-proxy: ${error instanceof Error ? error.message : String(error)}`);
   if (error instanceof UsageError) console.error(USAGE);
-  process.exit(2);
+  process.exit(error instanceof UsageError ? 2 : 1);
 }

@@ -8,7 +8,10 @@ import { requiredEnv } from '../../functions/commons/config.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
 import { startSqsEventSource } from './sqs-event-source.ts';
 
+const pollers = Number(process.env.LOCAL_CONSUMER_POLLERS ?? 4);
 await initLocalLambdaRuntime();
+// One connection per concurrent batch, as each Lambda environment would have its own.
+process.env.DB_POOL_MAX ??= String(pollers);
 const { handler } = await import('../../functions/consumer/handler.ts');
 
 const stop = await startSqsEventSource({
@@ -16,8 +19,9 @@ const stop = await startSqsEventSource({
   queueUrl: requiredEnv('QUEUE_URL'),
   handler,
   functionName: 'consumer',
-  pollers: Number(process.env.LOCAL_CONSUMER_POLLERS ?? 2),
-  onError: (error) => console.error(`consumer: ${error instanceof Error ? error.message : String(error)}`),
+  pollers,
+  onError: (error) =>
+    console.error(`consumer: ${error instanceof Error ? error.message : String(error)}`),
 });
 console.log(JSON.stringify({ ready: true }));
 

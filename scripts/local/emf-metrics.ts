@@ -22,7 +22,9 @@ export function parseEmfLine(line: string): MetricSample[] {
   } catch {
     return [];
   }
-  const aws = document._aws as { CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name: string }[] }[] };
+  const aws = document._aws as {
+    CloudWatchMetrics?: { Dimensions?: string[][]; Metrics?: { Name: string }[] }[];
+  };
   const samples: MetricSample[] = [];
   for (const directive of aws?.CloudWatchMetrics ?? []) {
     const labels: Record<string, string> = {};
@@ -56,7 +58,8 @@ export class MetricsRegistry {
   record(sample: MetricSample): void {
     const key = keyOf(sample.name, sample.labels);
     const existing = this.#series.get(key);
-    const value = GAUGES.has(sample.name) || !existing ? sample.value : existing.value + sample.value;
+    const value =
+      GAUGES.has(sample.name) || !existing ? sample.value : existing.value + sample.value;
     this.#series.set(key, { ...sample, value });
   }
 
@@ -65,7 +68,8 @@ export class MetricsRegistry {
     let total = 0;
     for (const sample of this.#series.values()) {
       if (sample.name !== name) continue;
-      if (Object.entries(labels).every(([key, value]) => sample.labels[key] === value)) total += sample.value;
+      if (Object.entries(labels).every(([key, value]) => sample.labels[key] === value))
+        total += sample.value;
     }
     return total;
   }

@@ -22,7 +22,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 console.log(JSON.stringify({ ready: true }));
 
 while (running) {
-  const scheduledEvent = { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date().toISOString() };
+  const scheduledEvent = {
+    source: 'aws.events',
+    'detail-type': 'Scheduled Event',
+    time: new Date().toISOString(),
+  };
   try {
     await invokeLocally(handler, scheduledEvent, { functionName: 'relay', timeoutMs });
   } catch (error) {

@@ -28,9 +28,13 @@ export interface EventSourceOptions {
  * redrive policy moves a message to the DLQ after maxReceiveCount receives.
  * @returns a function that stops polling and resolves once in-flight batches are done
  */
-export async function startSqsEventSource(options: EventSourceOptions): Promise<() => Promise<void>> {
+export async function startSqsEventSource(
+  options: EventSourceOptions,
+): Promise<() => Promise<void>> {
   const { sqs, queueUrl } = options;
-  const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+  const attributes = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }),
+  );
   const queueArn = attributes.Attributes?.QueueArn ?? '';
   let running = true;
 
@@ -53,7 +57,9 @@ export async function startSqsEventSource(options: EventSourceOptions): Promise<
         functionName: options.functionName,
         timeoutMs: options.timeoutMs ?? 30_000,
       });
-      failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
+      failed = new Set(
+        (response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier),
+      );
     } catch (error) {
       options.onError?.(error);
       failed = new Set(messages.map((message) => message.MessageId ?? ''));
@@ -63,7 +69,10 @@ export async function startSqsEventSource(options: EventSourceOptions): Promise<
       await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })),
+          Entries: done.map((message, index) => ({
+            Id: String(index),
+            ReceiptHandle: message.ReceiptHandle ?? '',
+          })),
         }),
       );
     }
@@ -98,7 +107,8 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
       ApproximateReceiveCount: system.ApproximateReceiveCount ?? '1',
       SentTimestamp: system.SentTimestamp ?? String(Date.now()),
       SenderId: system.SenderId ?? 'local',
-      ApproximateFirstReceiveTimestamp: system.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ApproximateFirstReceiveTimestamp:
+        system.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
       SequenceNumber: system.SequenceNumber,
       MessageGroupId: system.MessageGroupId,
       MessageDeduplicationId: system.MessageDeduplicationId,

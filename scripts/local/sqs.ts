@@ -34,7 +34,10 @@ export function sqsClientFor(endpoint: string): SQSClient {
     endpoint,
     region: LOCAL_AWS_ENV.AWS_REGION,
     useQueueUrlAsEndpoint: false,
-    credentials: { accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY },
+    credentials: {
+      accessKeyId: LOCAL_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: LOCAL_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
   });
 }
 

@@ -17,7 +17,13 @@ import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { type ChildService, startChild } from './child-process.ts';
 import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
-import { createChargeEventQueues, LOCAL_AWS_ENV, type SqsEndpoint, sqsClientFor, startSqsEndpoint } from './sqs.ts';
+import {
+  createChargeEventQueues,
+  LOCAL_AWS_ENV,
+  type SqsEndpoint,
+  sqsClientFor,
+  startSqsEndpoint,
+} from './sqs.ts';
 
 const keepData = process.argv.includes('--keep-data');
 const port = Number(process.env.PORT ?? 3000);
@@ -88,7 +94,9 @@ try {
     maxReceiveCount: Number(process.env.MAX_RECEIVE_COUNT ?? 3),
     visibilityTimeoutSeconds: 30,
   });
-  console.log(`SQS endpoint ${sqsEndpoint.endpoint}: ${queues.queueUrl} (DLQ ${queues.deadLetterQueueUrl})`);
+  console.log(
+    `SQS endpoint ${sqsEndpoint.endpoint}: ${queues.queueUrl} (DLQ ${queues.deadLetterQueueUrl})`,
+  );
 
   const env = {
     ...LOCAL_AWS_ENV,

@@ -1,0 +1,95 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  fullJitterDelayMs,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  retryDelayMs,
+  serverNowMs,
+} from '../../../client/retry-policy.ts';
+
+describe('full-jitter backoff', () => {
+  it('spans [0, base * 2^retry) below the cap', () => {
+    expect(fullJitterDelayMs(0, 100, 10_000, () => 0)).toBe(0);
+    expect(fullJitterDelayMs(0, 100, 10_000, () => 0.5)).toBe(50);
+    expect(fullJitterDelayMs(0, 100, 10_000, () => 0.999_999)).toBe(99);
+    expect(fullJitterDelayMs(1, 100, 10_000, () => 0.5)).toBe(100);
+    expect(fullJitterDelayMs(3, 100, 10_000, () => 0.5)).toBe(400);
+    expect(fullJitterDelayMs(3, 100, 10_000, () => 0.999_999)).toBe(799);
+  });
+
+  it('never exceeds the cap, however many retries', () => {
+    expect(fullJitterDelayMs(10, 100, 1_000, () => 0.999_999)).toBe(999);
+    expect(fullJitterDelayMs(5_000, 100, 1_000, () => 0.5)).toBe(500);
+  });
+
+  it('keeps a misbehaving random() inside the window', () => {
+    expect(fullJitterDelayMs(0, 100, 1_000, () => 1)).toBeLessThan(100);
+    expect(fullJitterDelayMs(0, 100, 1_000, () => -3)).toBe(0);
+  });
+
+  it('holds the bounds for any retry, base, cap and random draw', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 1, max: 60_000 }),
+        fc.integer({ min: 1, max: 120_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (retry, base, cap, draw) => {
+          const delay = fullJitterDelayMs(retry, base, cap, () => draw);
+          const window = Math.min(cap, base * 2 ** retry);
+          return Number.isInteger(delay) && delay >= 0 && delay < Math.max(1, window);
+        },
+      ),
+    );
+  });
+});
+
+describe('Retry-After', () => {
+  const now = Date.parse('2015-10-21T07:28:00Z');
+
+  it('reads delta-seconds', () => {
+    expect(parseRetryAfterMs('2', now)).toBe(2_000);
+    expect(parseRetryAfterMs(' 120 ', now)).toBe(120_000);
+    expect(parseRetryAfterMs('0', now)).toBe(0);
+  });
+
+  it('reads an HTTP-date as the time left until it, in all three RFC 9110 forms', () => {
+    expect(parseRetryAfterMs('Wed, 21 Oct 2015 07:28:05 GMT', now)).toBe(5_000);
+    expect(parseRetryAfterMs('Wednesday, 21-Oct-15 07:28:05 GMT', now)).toBe(5_000);
+    expect(parseRetryAfterMs('Wed Oct 21 07:28:05 2015', now)).toBe(5_000);
+  });
+
+  it('treats a date in the past as "now"', () => {
+    expect(parseRetryAfterMs('Wed, 21 Oct 2015 07:27:00 GMT', now)).toBe(0);
+  });
+
+  it('ignores values that are neither, rather than guessing', () => {
+    for (const value of ['', '-1', '1.5', 'soon', '2 s', 'Wed, 21 Oct 2015', undefined, null]) {
+      expect(parseRetryAfterMs(value, now), String(value)).toBeUndefined();
+    }
+  });
+
+  it('measures an HTTP-date against the server Date header when there is one', () => {
+    const serverNow = serverNowMs('Wed, 21 Oct 2015 07:28:00 GMT', now + 3_600_000);
+    expect(parseRetryAfterMs('Wed, 21 Oct 2015 07:28:03 GMT', serverNow)).toBe(3_000);
+    expect(serverNowMs('not a date', 42)).toBe(42);
+    expect(serverNowMs(null, 42)).toBe(42);
+  });
+
+  it('is a floor on the jittered delay, not a replacement for it', () => {
+    expect(retryDelayMs(40, 2_000)).toBe(2_000);
+    expect(retryDelayMs(3_000, 2_000)).toBe(3_000);
+    expect(retryDelayMs(40, undefined)).toBe(40);
+  });
+});
+
+describe('retryable statuses', () => {
+  it.each([408, 409, 429, 500, 502, 503, 504])('retries %i', (status) => {
+    expect(isRetryableStatus(status)).toBe(true);
+  });
+
+  it.each([200, 201, 400, 401, 403, 404, 413, 415, 422, 501])('does not retry %i', (status) => {
+    expect(isRetryableStatus(status)).toBe(false);
+  });
+});
