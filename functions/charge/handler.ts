@@ -2,7 +2,7 @@ import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { numberEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
@@ -10,8 +10,11 @@ import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { IdempotencyKeyReusedError } from '../domain/errors.ts';
 import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
+import { RedisCachedPostgresPersistenceLayer } from '../idempotency/redis-cached-persistence-layer.ts';
+import { connectRedisIdempotencyCache } from '../idempotency/redis-idempotency-cache.ts';
 import { recordCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
 export interface ChargeHandlerOptions {
@@ -78,14 +81,25 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
     .handler(chargeOnce);
 }
 
-const db = createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) });
+const db = createPool(await databaseConnectionFromEnvironment(), {
+  max: numberEnv('DB_POOL_MAX', 2),
+});
+const inProgressWindowSeconds = numberEnv('IDEMPOTENCY_IN_PROGRESS_SECONDS');
+const redisUrl = process.env.REDIS_URL;
+
+/** Postgres alone, or with the Redis hot tier in front when REDIS_URL is set. */
+const persistenceStore = redisUrl
+  ? new RedisCachedPostgresPersistenceLayer({
+      pool: db,
+      inProgressWindowSeconds,
+      cache: await connectRedisIdempotencyCache(redisUrl),
+      cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
+    })
+  : new PostgresPersistenceLayer({ pool: db, inProgressWindowSeconds });
 
 export const handler = createChargeHandler({
   db,
-  persistenceStore: new PostgresPersistenceLayer({
-    pool: db,
-    inProgressWindowSeconds: numberEnv('IDEMPOTENCY_IN_PROGRESS_SECONDS'),
-  }),
+  persistenceStore,
   idempotencyTtlSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', 86_400),
   inFlightRetryAfterSeconds: numberEnv('IN_FLIGHT_RETRY_AFTER_SECONDS', 1),
 });

@@ -1,14 +1,15 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { numberEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { countMetric } from '../commons/powertools.ts';
 import { chargeCreatedMessageSchema } from '../domain/charge-events.ts';
 import { createPool, openConnections } from '../store/database.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { applyLedgerPostings } from '../store/ledger-store.ts';
 
 const poolSize = numberEnv('DB_POOL_MAX', 2);
-const db = createPool(requiredEnv('DATABASE_URL'), { max: poolSize });
+const db = createPool(await databaseConnectionFromEnvironment(), { max: poolSize });
 await openConnections(db, poolSize);
 
 /**

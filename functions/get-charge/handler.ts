@@ -1,12 +1,13 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { numberEnv } from '../commons/config.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
 import { findClientCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { ledgerApplicationsOf } from '../store/ledger-store.ts';
 
 /**
@@ -33,5 +34,5 @@ export function createGetChargeHandler(options: { db: Queryable }) {
 }
 
 export const handler = createGetChargeHandler({
-  db: createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) }),
+  db: createPool(await databaseConnectionFromEnvironment(), { max: numberEnv('DB_POOL_MAX', 2) }),
 });

@@ -1,9 +1,12 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
+import { numberEnv } from '../commons/config.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
 import { createPool } from '../store/database.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 
-const db = createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 1) });
+const db = createPool(await databaseConnectionFromEnvironment(), {
+  max: numberEnv('DB_POOL_MAX', 1),
+});
 
 /** GET /health: 200 when the database answers, 503 when it does not. */
 export async function handler(): Promise<APIGatewayProxyResult> {

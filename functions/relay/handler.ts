@@ -1,4 +1,5 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { TokenBucket } from '../../client/token-bucket.ts';
@@ -7,19 +8,50 @@ import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';
 import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
 import { createPool } from '../store/database.ts';
-import { outboxLagSeconds, publishOldestPendingEvents } from '../store/outbox-store.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import {
+  outboxLagSeconds,
+  type PendingEvent,
+  publishOldestPendingEvents,
+} from '../store/outbox-store.ts';
+import { publishChargeEvents } from './event-bus-publisher.ts';
 import { publishPendingEvents, type RelayRun } from './publish-pending-events.ts';
-import { sendEventBatch } from './sqs-publisher.ts';
+import { type PublishResult, sendEventBatch } from './sqs-publisher.ts';
 import { WarmUp } from './warm-up.ts';
 
 const WARM_UP_SECONDS = 3;
 
-const db = createPool(requiredEnv('DATABASE_URL'), { max: numberEnv('DB_POOL_MAX', 2) });
+const db = createPool(await databaseConnectionFromEnvironment(), {
+  max: numberEnv('DB_POOL_MAX', 2),
+});
 const sqs = createSqsClient();
 const queueUrl = requiredEnv('QUEUE_URL');
 const deadLetterQueueUrl = requiredEnv('DLQ_URL');
 const maxEventsPerSecond = numberEnv('RELAY_MAX_EVENTS_PER_SECOND', 500);
 const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
+const eventBusName = process.env.EVENT_BUS_NAME;
+const eventBridge = eventBusName ? new EventBridgeClient({}) : undefined;
+
+/**
+ * Publishes a batch to the queue and, when EVENT_BUS_NAME is set, to the bus for other
+ * subscribers. An event counts as published only when every destination took it; otherwise
+ * it stays pending and is sent again (the queue's and subscribers' dedup absorb the repeat).
+ */
+async function sendBatch(events: PendingEvent[]): Promise<PublishResult> {
+  const queued = await sendEventBatch(sqs, queueUrl, events);
+  if (!eventBridge || !eventBusName || queued.published.length === 0) return queued;
+  const accepted = new Set(queued.published);
+  const onBus = await publishChargeEvents(
+    eventBridge,
+    eventBusName,
+    events
+      .filter((event) => accepted.has(event.eventId))
+      .map((event) => ({ ...event, type: event.eventType })),
+  );
+  if (onBus.failures.length > 0)
+    logger.warn('events rejected by the event bus stay pending', { failures: onBus.failures });
+  return { published: onBus.publishedIds, failed: [...queued.failed, ...onBus.failedIds] };
+}
 
 /**
  * The scheduled relay: drains the outbox into the SQS FIFO queue at no more than
@@ -35,7 +67,7 @@ export async function handler(_event: unknown, context: Context): Promise<RelayR
   });
   const run = await publishPendingEvents({
     publishOldest: (limit, publish) => publishOldestPendingEvents(db, limit, publish),
-    sendBatch: (events) => sendEventBatch(sqs, queueUrl, events),
+    sendBatch,
     rateLimit,
     warmUp: new WarmUp(maxEventsPerSecond, WARM_UP_SECONDS),
     remainingMs: () => context.getRemainingTimeInMillis(),

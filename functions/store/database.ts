@@ -8,9 +8,12 @@ export type Queryable = Pick<pg.Pool, 'query'>;
  * Small by default: in AWS every environment has its own pool, and RDS Proxy multiplexes
  * them; a large pool per environment would exhaust the database under a burst of cold starts.
  */
-export function createPool(connectionString: string, options: { max?: number } = {}): pg.Pool {
+export function createPool(
+  connection: string | pg.PoolConfig,
+  options: { max?: number } = {},
+): pg.Pool {
   const pool = new pg.Pool({
-    connectionString,
+    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
     max: options.max ?? 2,
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: 5_000,

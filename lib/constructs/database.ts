@@ -1,12 +1,14 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, Names, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { Network } from './network.ts';
 
-/** Newest Aurora PostgreSQL major that Serverless v2 and RDS Proxy both support. */
+/**
+ * Aurora PostgreSQL 17 (Serverless v2, RDS Proxy). Check the region's versions with
+ * `aws rds describe-db-engine-versions --engine aurora-postgresql` before changing it.
+ */
 const ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_7;
 const POSTGRES_PORT = ec2.Port.tcp(5432);
 export const DATABASE_NAME = 'payments';
@@ -89,6 +91,8 @@ export class Database extends Construct implements DatabaseAccess {
       vpc: network.vpc,
       vpcSubnets: network.subnets,
       securityGroups: [proxySecurityGroup],
+      // Proxy names are unique per account and region: derive one from the construct path.
+      dbProxyName: Names.uniqueResourceName(this, { maxLength: 60, separator: '-' }),
       requireTLS: true,
       iamAuth: false,
       clientPasswordAuthType: rds.ClientPasswordAuthType.POSTGRES_SCRAM_SHA_256,
@@ -97,6 +101,14 @@ export class Database extends Construct implements DatabaseAccess {
       maxConnectionsPercent: 90,
     });
     this.host = this.proxy.endpoint;
+    if (!props.deletionProtection) {
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions-RDS10',
+        reason:
+          'Deletion protection is off only when context deletionProtection=false asks for a ' +
+          'disposable sandbox; deleting the stack still leaves a final snapshot.',
+      });
+    }
 
     // Hosted rotation (a Secrets Manager-managed function) inside the isolated subnets: it
     // reaches the cluster directly and Secrets Manager through the VPC endpoint.
@@ -109,29 +121,15 @@ export class Database extends Construct implements DatabaseAccess {
       automaticallyAfter: Duration.days(30),
     });
 
-    clusterSecurityGroup.addIngressRule(proxySecurityGroup, POSTGRES_PORT, 'from RDS Proxy');
-    proxySecurityGroup.addEgressRule(clusterSecurityGroup, POSTGRES_PORT, 'to Aurora');
-    clusterSecurityGroup.addIngressRule(rotationSecurityGroup, POSTGRES_PORT, 'from rotation');
-    rotationSecurityGroup.addEgressRule(clusterSecurityGroup, POSTGRES_PORT, 'to Aurora');
+    // The proxy opens cluster <- proxy itself (ProxyTarget.fromCluster); rotation is the only
+    // other client of the cluster.
+    this.cluster.connections.allowDefaultPortFrom(rotationSecurityGroup, 'from secret rotation');
     network.endpoints.SecretsManager.connections.allowDefaultPortFrom(rotationSecurityGroup);
     proxySecurityGroup.addIngressRule(
       network.functionSecurityGroup,
       POSTGRES_PORT,
       'from payment functions',
     );
-    network.functionSecurityGroup.addEgressRule(
-      proxySecurityGroup,
-      POSTGRES_PORT,
-      'to RDS Proxy',
-    );
-
-    NagSuppressions.addResourceSuppressions(this.cluster, [
-      {
-        id: 'AwsSolutions-RDS11',
-        reason:
-          'The cluster is reachable only from the RDS Proxy and rotation security groups in ' +
-          'isolated subnets; a non-default port would add obscurity, not protection.',
-      },
-    ]);
+    network.functionSecurityGroup.addEgressRule(proxySecurityGroup, POSTGRES_PORT, 'to RDS Proxy');
   }
 }

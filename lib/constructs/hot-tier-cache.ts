@@ -29,14 +29,20 @@ export class HotTierCache extends Construct implements CacheAccess {
       description: 'Idempotency hot tier (Valkey)',
       allowAllOutbound: false,
     });
-    securityGroup.addIngressRule(network.functionSecurityGroup, VALKEY_PORT, 'from payment functions');
+    securityGroup.addIngressRule(
+      network.functionSecurityGroup,
+      VALKEY_PORT,
+      'from payment functions',
+    );
     network.functionSecurityGroup.addEgressRule(securityGroup, VALKEY_PORT, 'to the hot tier');
 
     const cache = new elasticache.CfnServerlessCache(this, 'Cache', {
       engine: 'valkey',
       majorEngineVersion: '8',
-      serverlessCacheName: Names.uniqueResourceName(this, { maxLength: 40, separator: '-' })
-        .toLowerCase(),
+      serverlessCacheName: Names.uniqueResourceName(this, {
+        maxLength: 40,
+        separator: '-',
+      }).toLowerCase(),
       description: 'Idempotency hot tier for POST /charge',
       securityGroupIds: [securityGroup.securityGroupId],
       subnetIds: network.vpc.selectSubnets(network.subnets).subnetIds,

@@ -1,6 +1,6 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 /** The AWS APIs the functions call from inside the VPC, each through an interface endpoint. */
@@ -66,6 +66,9 @@ export class Network extends Construct {
       endpoint.connections.allowDefaultPortFrom(this.functionSecurityGroup);
       endpoints[name as keyof typeof INTERFACE_ENDPOINTS] = endpoint;
     }
-    this.endpoints = endpoints as Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
+    this.endpoints = endpoints as Record<
+      keyof typeof INTERFACE_ENDPOINTS,
+      ec2.InterfaceVpcEndpoint
+    >;
   }
 }

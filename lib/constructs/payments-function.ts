@@ -1,12 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import type { FunctionName } from '../config.ts';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../metric-names.ts';
@@ -18,11 +17,13 @@ export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const ARCHITECTURE = lambda.Architecture.ARM_64;
 
 /**
- * Lets CommonJS dependencies (pg, middy's internals) call `require` inside an ES module
- * bundle; esbuild's ESM output has no `require` of its own.
+ * Lets CommonJS dependencies (pg and friends) call `require` inside an ES module bundle;
+ * esbuild's ESM output has no `require` of its own. The import is aliased because bundled
+ * ESM code (node-pg-migrate) imports `createRequire` itself, and a second top-level binding
+ * of the same name would be a SyntaxError at cold start.
  */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
+export const CREATE_REQUIRE_BANNER =
+  "import { createRequire as __bannerCreateRequire } from 'node:module'; const require = __bannerCreateRequire(import.meta.url);";
 
 /** Stands in for a bundle when bundling is skipped; never meant to be deployed. */
 const UNBUNDLED_STUB =
@@ -66,7 +67,6 @@ export class PaymentsFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const common: lambda.FunctionOptions = {
-      runtime: RUNTIME,
       architecture: ARCHITECTURE,
       description: props.description,
       timeout: props.timeout,
@@ -92,21 +92,15 @@ export class PaymentsFunction extends Construct {
           handler: 'index.handler',
         });
 
-    NagSuppressions.addResourceSuppressions(
-      this.function,
-      [
-        {
-          id: 'AwsSolutions-IAM4',
-          reason:
-            'AWSLambdaBasicExecutionRole and AWSLambdaVPCAccessExecutionRole are the AWS-maintained ' +
-            'minimum for writing logs and attaching ENIs in the VPC.',
-          appliesTo: [
-            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole',
-            'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole',
-          ],
-        },
-      ],
-      true,
+    Validations.of(this).acknowledge(
+      {
+        id: managedPolicyFinding('AWSLambdaBasicExecutionRole'),
+        reason: 'The AWS-maintained minimum for a function to write its logs.',
+      },
+      {
+        id: managedPolicyFinding('AWSLambdaVPCAccessExecutionRole'),
+        reason: 'The AWS-maintained minimum for a function to attach its ENIs in the VPC.',
+      },
     );
   }
 
@@ -182,4 +176,9 @@ function bundledFunction(
       },
     },
   });
+}
+
+/** The cdk-nag finding id of an AWS-managed service-role policy attached to a role. */
+export function managedPolicyFinding(policy: string): string {
+  return `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/${policy}]`;
 }

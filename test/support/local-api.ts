@@ -1,4 +1,5 @@
 import { type ChildService, startChild } from '../../scripts/local/child-process.ts';
+import { MetricsRegistry } from '../../scripts/local/emf-metrics.ts';
 
 export const CLIENT_A = { apiKey: 'key-client-a', clientId: 'client-a' };
 export const CLIENT_B = { apiKey: 'key-client-b', clientId: 'client-b' };
@@ -6,6 +7,8 @@ export const CLIENT_B = { apiKey: 'key-client-b', clientId: 'client-b' };
 export interface LocalApi {
   url: string;
   service: ChildService;
+  /** The metrics the API's handlers emitted (their EMF lines). */
+  metrics: MetricsRegistry;
   stop(): Promise<void>;
 }
 
@@ -17,8 +20,10 @@ export async function startLocalApi(
   databaseUrl: string,
   env: Record<string, string> = {},
 ): Promise<LocalApi> {
+  const metrics = new MetricsRegistry();
   const service = startChild('scripts/local/api-server.ts', {
     name: 'api',
+    onLine: (line) => metrics.observeLine(line),
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -29,5 +34,5 @@ export async function startLocalApi(
     },
   });
   const ready = await service.ready;
-  return { url: String(ready.listening), service, stop: () => service.stop() };
+  return { url: String(ready.listening), service, metrics, stop: () => service.stop() };
 }

@@ -1,0 +1,143 @@
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as triggers from 'aws-cdk-lib/triggers';
+import type { Construct } from 'constructs';
+import { type FunctionName, isBundled, type PaymentsConfig } from './config.ts';
+import { Observability } from './constructs/observability.ts';
+import { PaymentsApi } from './constructs/payments-api.ts';
+import { PaymentsFunction, type PaymentsFunctionProps } from './constructs/payments-function.ts';
+import type { StatefulResources } from './stateful-stack.ts';
+
+export interface StatelessStackProps extends StackProps {
+  readonly config: PaymentsConfig;
+  readonly stateful: StatefulResources;
+}
+
+/** The relay's schedule; also the longest a relay run may take before the next one starts. */
+export const RELAY_SCHEDULE = Duration.minutes(1);
+const CHARGE_TIMEOUT = Duration.seconds(15);
+const CONSUMER_BATCH_SIZE = 10;
+const CONSUMER_MAX_CONCURRENCY = 5;
+
+/**
+ * The code and its wiring, replaceable at any time without losing data: the functions, the
+ * API, the relay schedule, the consumer's event source, the migrations run on deploy, and
+ * the dashboard and alarms.
+ */
+export class StatelessStack extends Stack {
+  readonly functions: Record<FunctionName, PaymentsFunction>;
+  readonly api: PaymentsApi;
+  readonly observability: Observability;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { config, stateful } = props;
+    const fn = (
+      name: FunctionName,
+      rest: Omit<PaymentsFunctionProps, 'name' | 'network' | 'bundled'>,
+    ) =>
+      new PaymentsFunction(this, pascalCase(name), {
+        name,
+        network: stateful.network,
+        bundled: isBundled(config.bundle, name),
+        ...rest,
+      }).bindDatabase(stateful.database);
+
+    const charge = fn('charge', {
+      description: 'POST /charge: idempotent charge creation (charge row + outbox row)',
+      timeout: CHARGE_TIMEOUT,
+      memorySize: 1024,
+      environment: {
+        IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtl.toSeconds()),
+        // A claim must outlive the invocation holding it, or a retry could take over a charge
+        // that is still being written; the function can never run longer than its timeout.
+        IDEMPOTENCY_IN_PROGRESS_SECONDS: String(CHARGE_TIMEOUT.toSeconds()),
+      },
+    });
+    if (stateful.cache) charge.bindCache(stateful.cache);
+
+    const getCharge = fn('get-charge', {
+      description: 'GET /charges/{id}: a charge and its ledger state, for its own client only',
+      timeout: Duration.seconds(10),
+    });
+    const health = fn('health', {
+      description: 'GET /health: database reachability',
+      timeout: Duration.seconds(5),
+      memorySize: 256,
+    });
+
+    const relay = fn('relay', {
+      description: 'Drains the outbox to SQS FIFO and EventBridge, rate-limited',
+      timeout: RELAY_SCHEDULE,
+      environment: { RELAY_MAX_EVENTS_PER_SECOND: String(config.relayMaxEventsPerSecond) },
+      // The next scheduled run is the retry; async retries would only overlap runs.
+      retryAttempts: 0,
+    })
+      .bindChargeQueue(stateful.chargeEventsQueue)
+      .bindDeadLetterQueue(stateful.deadLetterQueue)
+      .bindEventBus(stateful.eventBus);
+    const relaySchedule = new events.Rule(this, 'RelaySchedule', {
+      description: 'Runs the outbox relay every minute',
+      schedule: events.Schedule.rate(RELAY_SCHEDULE),
+      targets: [new targets.LambdaFunction(relay.function, { retryAttempts: 0 })],
+    });
+
+    const consumer = fn('consumer', {
+      description: 'Applies charge events to the ledger once (inbox dedup), partial batch failures',
+      timeout: config.consumerTimeout,
+    });
+    consumer.function.addEventSource(
+      new SqsEventSource(stateful.chargeEventsQueue, {
+        batchSize: CONSUMER_BATCH_SIZE,
+        reportBatchItemFailures: true,
+        maxConcurrency: CONSUMER_MAX_CONCURRENCY,
+      }),
+    );
+
+    const migrate = fn('migrate', {
+      description: 'Applies pending database migrations (run by a trigger on every deploy)',
+      timeout: Duration.minutes(5),
+      memorySize: 256,
+      copyIntoBundle: ['migrations'],
+    });
+
+    this.api = new PaymentsApi(this, 'Api', {
+      chargeFunction: charge.function,
+      getChargeFunction: getCharge.function,
+      healthFunction: health.function,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+    });
+
+    // Migrations run after the database exists and before anything can call the new code:
+    // the trigger re-runs whenever the migrate bundle (and so its SQL files) changes.
+    const migrations = new triggers.Trigger(this, 'MigrateOnDeploy', {
+      handler: migrate.function,
+      timeout: Duration.minutes(5),
+      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+      executeOnHandlerChange: true,
+    });
+    migrations.executeBefore(this.api, relaySchedule, consumer);
+
+    this.observability = new Observability(this, 'Observability', {
+      deadLetterQueue: stateful.deadLetterQueue,
+      attemptThreeAlarmThreshold: config.attemptThreeAlarmThreshold,
+      alarmEmail: config.alarmEmail,
+    });
+
+    this.functions = {
+      charge,
+      'get-charge': getCharge,
+      health,
+      relay,
+      consumer,
+      migrate,
+    };
+  }
+}
+
+function pascalCase(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) => letter.toUpperCase());
+}
