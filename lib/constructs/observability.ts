@@ -182,6 +182,8 @@ export class Observability extends Construct {
     }
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      // A fixed name on-call can find (README, RUNBOOK); one deployment per account/region.
+      dashboardName: 'EffectivelyOncePayments',
       defaultInterval: Duration.hours(3),
     });
     const graph = (
