@@ -1,12 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from './metric-names.ts';
 
 /** The service's one Logger and one Metrics instance, shared by every handler in a process. */
-export const logger = new Logger({ serviceName: 'payments' });
+export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'EffectivelyOncePayments',
-  serviceName: 'payments',
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRIC_NAMESPACE,
+  serviceName: SERVICE_NAME,
 });
 
 /**
@@ -15,7 +16,7 @@ export const metrics = new Metrics({
  * dimensions apply to a whole document and counters here carry different label sets.
  */
 export function countMetric(
-  name: string,
+  name: MetricName,
   dimensions: Record<string, string> = {},
   value = 1,
 ): void {
@@ -26,7 +27,7 @@ export function countMetric(
 
 /** Records a point-in-time measurement (lag, depth) in `unit`. */
 export function gaugeMetric(
-  name: string,
+  name: MetricName,
   value: number,
   unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
 ): void {

@@ -14,7 +14,7 @@ import {
   MetricName,
   RETRY_ATTEMPTS,
   SERVICE_NAME,
-} from '../metric-names.ts';
+} from '../../functions/commons/metric-names.ts';
 
 /** Mismatched keys, as a percentage of POSTs with a key, above which on-call is paged. */
 export const MISMATCH_PERCENT_THRESHOLD = 0.1;

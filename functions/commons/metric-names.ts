@@ -1,7 +1,7 @@
 /**
  * The metric contract between the handlers (which emit EMF through Powertools) and the
- * dashboard and alarms (which read CloudWatch). One place, so a renamed metric breaks a
- * test here instead of silently flat-lining a graph.
+ * dashboard and alarms in lib/ (which read CloudWatch). One place, imported by both, so a
+ * renamed metric breaks the build instead of silently flat-lining a graph.
  */
 
 /** EMF namespace; the functions receive it as POWERTOOLS_METRICS_NAMESPACE. */
