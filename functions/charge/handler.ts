@@ -5,7 +5,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { numberEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
-import { jsonResponse } from '../commons/http/responses.ts';
+import { jsonResponse, stagePrefixOf } from '../commons/http/responses.ts';
 import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { IdempotencyKeyReusedError } from '../domain/errors.ts';
@@ -64,7 +64,7 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
     if (created) countMetric('charge_created_total');
     countMetric('idempotency_key_total', { outcome: created ? 'new' : 'replay' });
     return jsonResponse(201, chargeResource(charge), {
-      Location: `/charges/${charge.id}`,
+      Location: `${stagePrefixOf(event)}/charges/${charge.id}`,
       ...(created ? {} : { [REPLAYED_HEADER]: 'true' }),
     });
   }

@@ -20,6 +20,11 @@ export interface LocalApiGatewayOptions {
   apiKeys: Map<string, string>;
   /** API Gateway's own payload limit is 10 MB; bodies above this never reach a handler. */
   maxBodyBytes?: number;
+  /**
+   * Local-only requests answered before routing (no API key), e.g. the metrics view's
+   * /metrics and /dashboard: returns true when it has taken the request.
+   */
+  intercept?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -35,6 +40,7 @@ const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 export function createLocalApiGateway(options: LocalApiGatewayOptions): Server {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const server = createServer((req, res) => {
+    if (options.intercept?.(req, res)) return;
     handleRequest(req, res, options, maxBodyBytes).catch((error: unknown) => {
       // Only reached if writing the response itself failed (the client went away).
       if (!res.headersSent) gatewayProblem(res, 502, 'bad-gateway', 'Bad gateway', String(error));
@@ -232,7 +238,8 @@ function toProxyEvent(
       authorizer: null,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: route.method,
-      path: `/local${url.pathname}`,
+      // As behind a custom domain with no base path: the client's path is the resource path.
+      path: url.pathname,
       stage: 'local',
       requestId,
       requestTimeEpoch: Date.now(),

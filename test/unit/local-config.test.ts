@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFailpoints } from '../../functions/commons/failpoints.ts';
 import { problemFor } from '../../functions/commons/http/problem-responses.ts';
+import { stagePrefixOf } from '../../functions/commons/http/responses.ts';
 import {
   IdempotencyKeyReusedError,
   InvalidChargeRequestError,
@@ -53,5 +54,16 @@ describe('problemFor', () => {
     const problem = problemFor(new Error('connection string postgres://secret@db'));
     expect(problem.status).toBe(500);
     expect(JSON.stringify(problem)).not.toContain('secret');
+  });
+});
+
+describe('stagePrefixOf', () => {
+  it('keeps the stage of an execute-api URL so Location resolves there', () => {
+    expect(stagePrefixOf({ path: '/charge', requestContext: { path: '/v1/charge' } })).toBe('/v1');
+  });
+
+  it('is empty behind a custom domain or locally', () => {
+    expect(stagePrefixOf({ path: '/charge', requestContext: { path: '/charge' } })).toBe('');
+    expect(stagePrefixOf({ path: '/charge', requestContext: null })).toBe('');
   });
 });

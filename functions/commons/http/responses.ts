@@ -32,3 +32,16 @@ export function headerValues(
   }
   return values;
 }
+
+/**
+ * The path prefix the client called through: `/v1` on the execute-api URL (the stage),
+ * nothing behind a custom domain or locally. API Gateway puts the full path the client used
+ * in requestContext.path and the resource path in `path`.
+ */
+export function stagePrefixOf(event: {
+  path: string;
+  requestContext?: { path?: string } | null;
+}): string {
+  const called = event.requestContext?.path ?? '';
+  return called.endsWith(event.path) ? called.slice(0, called.length - event.path.length) : '';
+}
