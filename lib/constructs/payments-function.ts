@@ -7,8 +7,8 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { FunctionName } from '../config.ts';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/commons/metric-names.ts';
+import type { FunctionName } from '../config.ts';
 import type { DatabaseAccess } from './database.ts';
 import type { CacheAccess } from './hot-tier-cache.ts';
 

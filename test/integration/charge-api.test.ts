@@ -243,7 +243,9 @@ describe('client scoping', () => {
       ...a.json(),
       ledger: { applied: false, applications: 0 },
     });
-    expect((await getJson(api.url, `/charges/${bId}`, CLIENT_B.apiKey)).json()).toMatchObject(b.json());
+    expect((await getJson(api.url, `/charges/${bId}`, CLIENT_B.apiKey)).json()).toMatchObject(
+      b.json(),
+    );
     expectProblem(await getJson(api.url, `/charges/${aId}`, CLIENT_B.apiKey), 404);
     expectProblem(await getJson(api.url, `/charges/${bId}`, CLIENT_A.apiKey), 404);
   });
