@@ -59,6 +59,9 @@ async function sendBatch(events: PendingEvent[]): Promise<PublishResult> {
  * idempotency records.
  */
 export async function handler(_event: unknown, context: Context): Promise<RelayRun> {
+  // Reported before draining as well as after: a long catch-up must not hide the lag that
+  // started it from the > 30 s alarm.
+  gaugeMetric('outbox_lag_seconds', await outboxLagSeconds(db), MetricUnit.Seconds);
   // A burst of a twentieth of a second's allowance (at least one full SendMessageBatch), so no
   // one-second window can see much more than the configured rate.
   const rateLimit = new TokenBucket({
