@@ -22,7 +22,7 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 0 },
           include: ['test/integration/**/*.test.ts'],
-          exclude: ['test/integration/backlog.test.ts'],
+          exclude: ['test/integration/backlog.test.ts', 'test/integration/bench-smoke.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
@@ -32,7 +32,7 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'load',
-          include: ['test/integration/backlog.test.ts'],
+          include: ['test/integration/backlog.test.ts', 'test/integration/bench-smoke.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
           sequence: { groupOrder: 1 },
         },

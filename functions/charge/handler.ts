@@ -10,8 +10,6 @@ import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { IdempotencyKeyReusedError } from '../domain/errors.ts';
 import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
-import { RedisCachedPostgresPersistenceLayer } from '../idempotency/redis-cached-persistence-layer.ts';
-import { connectRedisIdempotencyCache } from '../idempotency/redis-idempotency-cache.ts';
 import { recordCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
@@ -87,15 +85,25 @@ const db = createPool(await databaseConnectionFromEnvironment(), {
 const inProgressWindowSeconds = numberEnv('IDEMPOTENCY_IN_PROGRESS_SECONDS');
 const redisUrl = process.env.REDIS_URL;
 
-/** Postgres alone, or with the Redis hot tier in front when REDIS_URL is set. */
-const persistenceStore = redisUrl
-  ? new RedisCachedPostgresPersistenceLayer({
-      pool: db,
-      inProgressWindowSeconds,
-      cache: await connectRedisIdempotencyCache(redisUrl),
-      cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
-    })
-  : new PostgresPersistenceLayer({ pool: db, inProgressWindowSeconds });
+/**
+ * Postgres alone, or with the Redis hot tier in front when REDIS_URL is set. The tier's
+ * modules (and the Redis client) are loaded only then, to keep the default cold start short.
+ */
+async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
+  if (!redisUrl) return new PostgresPersistenceLayer({ pool: db, inProgressWindowSeconds });
+  const [{ RedisCachedPostgresPersistenceLayer }, { connectRedisIdempotencyCache }] =
+    await Promise.all([
+      import('../idempotency/redis-cached-persistence-layer.ts'),
+      import('../idempotency/redis-idempotency-cache.ts'),
+    ]);
+  return new RedisCachedPostgresPersistenceLayer({
+    pool: db,
+    inProgressWindowSeconds,
+    cache: await connectRedisIdempotencyCache(redisUrl),
+    cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
+  });
+}
+const persistenceStore = await idempotencyStore();
 
 export const handler = createChargeHandler({
   db,

@@ -11,6 +11,14 @@ export const metrics = new Metrics({
 });
 
 /**
+ * One single-metric emitter, reused: `singleMetric()` builds a whole Metrics object (console,
+ * environment parsing) per call, which profiling showed as the largest per-request cost. Each
+ * addMetric publishes at once and clears the dimensions, and the add-then-publish happens
+ * within one synchronous call, so concurrent invocations cannot mix their labels.
+ */
+const singleMetrics = metrics.singleMetric();
+
+/**
  * Adds `value` to counter `name`, with `dimensions` as its labels (for example
  * `{ outcome: 'replay' }`). Each call is flushed on its own as one EMF line, because EMF
  * dimensions apply to a whole document and counters here carry different label sets.
@@ -20,9 +28,9 @@ export function countMetric(
   dimensions: Record<string, string> = {},
   value = 1,
 ): void {
-  const single = metrics.singleMetric();
-  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
-  single.addMetric(name, MetricUnit.Count, value);
+  for (const [key, dimension] of Object.entries(dimensions))
+    singleMetrics.addDimension(key, dimension);
+  singleMetrics.addMetric(name, MetricUnit.Count, value);
 }
 
 /** Records a point-in-time measurement (lag, depth) in `unit`. */
@@ -31,5 +39,5 @@ export function gaugeMetric(
   value: number,
   unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count,
 ): void {
-  metrics.singleMetric().addMetric(name, unit, value);
+  singleMetrics.addMetric(name, unit, value);
 }

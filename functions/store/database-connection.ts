@@ -1,4 +1,3 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type pg from 'pg';
 import { requiredEnv } from '../commons/config.ts';
 
@@ -22,6 +21,10 @@ const SECRET_CACHE_MS = 5 * 60_000;
 export async function databaseConnectionFromEnvironment(): Promise<string | pg.PoolConfig> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   const secretArn = requiredEnv('DATABASE_SECRET_ARN');
+  // Loaded only here: the SDK client costs tens of milliseconds of init where DATABASE_URL is used.
+  const { GetSecretValueCommand, SecretsManagerClient } = await import(
+    '@aws-sdk/client-secrets-manager'
+  );
   const secrets = new SecretsManagerClient({});
   let cached: { secret: DatabaseSecret; fetchedAt: number } | undefined;
   const readSecret = async (): Promise<DatabaseSecret> => {
