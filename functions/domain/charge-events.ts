@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { MAX_AMOUNT_MINOR_UNITS } from './charge.ts';
 import { SUPPORTED_CURRENCIES } from './currencies.ts';
 
@@ -14,9 +14,9 @@ export const chargeCreatedMessageSchema = z.object({
   occurredAt: z.string(),
   data: z.object({
     chargeId: z.uuid(),
-    clientId: z.string().min(1),
-    customerId: z.string().min(1),
-    amount: z.int().min(1).max(MAX_AMOUNT_MINOR_UNITS),
+    clientId: z.string().check(z.minLength(1)),
+    customerId: z.string().check(z.minLength(1)),
+    amount: z.int().check(z.minimum(1), z.maximum(MAX_AMOUNT_MINOR_UNITS)),
     currency: z.enum(SUPPORTED_CURRENCIES),
   }),
 });

@@ -1,18 +1,38 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+// zod/mini: the same validator at a fraction of the bundle (cold start) of the full API.
+import * as z from 'zod/mini';
 import { SUPPORTED_CURRENCIES } from './currencies.ts';
 
 export const MAX_AMOUNT_MINOR_UNITS = 100_000_000;
 
 /** The body of `POST /charge`. Strict: an unknown field is an error, not something to drop. */
-export const chargeRequestSchema = z.strictObject({
-  amount: z.int().min(1).max(MAX_AMOUNT_MINOR_UNITS),
-  currency: z.enum(SUPPORTED_CURRENCIES),
-  customerId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -'),
-  description: z.string().max(500).optional(),
-});
+export const chargeRequestSchema = z.strictObject(
+  {
+    amount: z
+      .int({ error: 'must be an integer number of minor units' })
+      .check(
+        z.minimum(1, 'must be at least 1'),
+        z.maximum(MAX_AMOUNT_MINOR_UNITS, `must be at most ${MAX_AMOUNT_MINOR_UNITS}`),
+      ),
+    currency: z.enum(SUPPORTED_CURRENCIES, {
+      error: `must be one of ${SUPPORTED_CURRENCIES.join(', ')}`,
+    }),
+    customerId: z
+      .string({ error: 'must be a string' })
+      .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -')),
+    description: z.optional(
+      z
+        .string({ error: 'must be a string' })
+        .check(z.maxLength(500, 'must be at most 500 characters')),
+    ),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field(s): ${issue.keys.join(', ')}`
+        : 'the body must be a JSON object',
+  },
+);
 export type ChargeRequest = z.infer<typeof chargeRequestSchema>;
 
 /** A charge as stored: one per (client, idempotency key). */
