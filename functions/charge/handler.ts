@@ -52,6 +52,8 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
   async function chargeOnce(event: ChargeEvent): Promise<APIGatewayProxyResult> {
     const command = parsedCommand(event);
     const { charge, created } = await recordCharge(db, command);
+    // Counted as soon as the charge is committed, so a crash below cannot lose the count.
+    if (created) countMetric('charge_created_total');
     // The record this invocation claimed is not complete yet. A crash here leaves the charge
     // committed and the record in progress: the retry must find this charge, not make one.
     failpoint('charge.after-commit');
@@ -59,7 +61,6 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
       // The key's record expired but its charge did not: same key, different body.
       throw new IdempotencyKeyReusedError();
     }
-    if (created) countMetric('charge_created_total');
     countMetric('idempotency_key_total', { outcome: created ? 'new' : 'replay' });
     return jsonResponse(201, chargeResource(charge), {
       Location: `${stagePrefixOf(event)}/charges/${charge.id}`,

@@ -20,9 +20,10 @@ await openConnections(db, poolSize);
 async function applyChargeEvent(record: SQSRecord): Promise<void> {
   const message = chargeCreatedMessageSchema.parse(JSON.parse(record.body));
   const outcome = await applyLedgerPostings(db, message);
+  // Counted at commit, so a crash below cannot lose the count.
+  countMetric(outcome === 'applied' ? 'ledger_applied_total' : 'inbox_duplicate_total');
   // Applied but not acknowledged: a crash here means a redelivery the inbox must absorb.
   failpoint('consumer.after-apply');
-  countMetric(outcome === 'applied' ? 'ledger_applied_total' : 'inbox_duplicate_total');
 }
 
 /**

@@ -21,9 +21,15 @@ export const chargeRequestSchema = z.strictObject(
       .string({ error: 'must be a string' })
       .check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, '1-64 characters of A-Z, a-z, 0-9, _ and -')),
     description: z.optional(
-      z
-        .string({ error: 'must be a string' })
-        .check(z.maxLength(500, 'must be at most 500 characters')),
+      z.string({ error: 'must be a string' }).check(
+        z.maxLength(500, 'must be at most 500 characters'),
+        // PostgreSQL text cannot hold NUL, and a lone surrogate would be stored as U+FFFD:
+        // either would fail the insert or store something other than what was fingerprinted.
+        z.refine(
+          (text) => !text.includes('\u0000') && text.isWellFormed(),
+          'must be storable text: no NUL character, no lone surrogate',
+        ),
+      ),
     ),
   },
   {

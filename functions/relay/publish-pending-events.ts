@@ -22,6 +22,8 @@ export interface RelayPorts {
   warmUp: WarmUp;
   /** Milliseconds this invocation has left. */
   remainingMs(): number;
+  /** Called after each committed round with how many events it marked published. */
+  onPublished(count: number): void;
 }
 
 export interface RelayRun {
@@ -59,6 +61,7 @@ export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun>
     });
     run.rounds++;
     run.published += round.published;
+    if (round.published > 0) ports.onPublished(round.published);
     if (round.claimed === 0 || round.published === 0) break;
   }
   return run;

@@ -7,6 +7,7 @@
 import { createLocalApiGateway, listen } from './api-gateway.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
+import { metricsViewProxy } from './metrics-view.ts';
 
 await initLocalLambdaRuntime();
 // Several invocations share this process, so each "function" gets a bigger pool than in AWS.
@@ -19,8 +20,11 @@ const [charge, getCharge, health] = await Promise.all([
   import('../../functions/health/handler.ts'),
 ]);
 
+// GET /metrics and /dashboard of the supervisor's metrics view, on the API's port (npm start).
+const metricsViewUrl = process.env.METRICS_VIEW_URL;
 const server = createLocalApiGateway({
   apiKeys,
+  ...(metricsViewUrl ? { intercept: metricsViewProxy(metricsViewUrl) } : {}),
   routes: [
     {
       method: 'POST',

@@ -11,7 +11,10 @@ export interface MetricSample {
 }
 
 /** Metrics that are point-in-time readings rather than counts. */
-const GAUGES = new Set(['outbox_lag_seconds', 'dead_letter_queue_depth']);
+export const GAUGES: ReadonlySet<string> = new Set([
+  'outbox_lag_seconds',
+  'dead_letter_queue_depth',
+]);
 
 /** The samples in one EMF line; empty for any other line. */
 export function parseEmfLine(line: string): MetricSample[] {

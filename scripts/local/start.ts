@@ -17,6 +17,7 @@ import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { type ChildService, startChild } from './child-process.ts';
 import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+import { MetricsView, type RunningMetricsView, startMetricsView } from './metrics-view.ts';
 import {
   createChargeEventQueues,
   LOCAL_AWS_ENV,
@@ -31,12 +32,16 @@ const apiKeysSpec = process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS;
 
 let embedded: RunningPostgres | undefined;
 let sqsEndpoint: SqsEndpoint | undefined;
+let metricsServer: RunningMetricsView | undefined;
+// Every process's EMF lines, served as /metrics and /dashboard (through the API's port too).
+const metricsView = new MetricsView();
 const services = new Map<string, ChildService>();
 let stopping = false;
 
 async function shutdown(exitCode: number): Promise<never> {
   stopping = true;
   await Promise.all([...services.values()].map((service) => service.stop()));
+  await metricsServer?.close();
   await sqsEndpoint?.stop();
   await embedded?.stop();
   if (embedded && keepData) console.log(`data kept in ${embedded.dataDir}`);
@@ -50,7 +55,8 @@ process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 function forward(line: string, service: string): void {
-  // EMF documents are metrics, not logs (the local metrics view will read them).
+  // EMF documents are metrics, not logs: they go to the metrics view.
+  metricsView.observeLine(line);
   if (line.includes('"_aws"')) return;
   console.log(`[${service}] ${line}`);
 }
@@ -72,6 +78,7 @@ function runService(name: string, script: string, env: NodeJS.ProcessEnv): Child
   services.set(name, service);
   service.exited.then((code) => {
     if (stopping) return;
+    metricsView.recordRestart(name);
     console.error(
       `[${name}] exited (${code}); restarting, as Lambda would start a new environment`,
     );
@@ -98,6 +105,10 @@ try {
     `SQS endpoint ${sqsEndpoint.endpoint}: ${queues.queueUrl} (DLQ ${queues.deadLetterQueueUrl})`,
   );
 
+  metricsServer = await startMetricsView({
+    port: Number(process.env.METRICS_VIEW_PORT ?? 0),
+    view: metricsView,
+  });
   const env = {
     ...LOCAL_AWS_ENV,
     ...process.env,
@@ -107,6 +118,7 @@ try {
     LOCAL_API_KEYS: apiKeysSpec,
     QUEUE_URL: queues.queueUrl,
     DLQ_URL: queues.deadLetterQueueUrl,
+    METRICS_VIEW_URL: metricsServer.url,
   };
   const [api] = await Promise.all([
     runService('api', 'scripts/local/api-server.ts', env).ready,
@@ -116,6 +128,8 @@ try {
   const [devKey] = apiKeys.keys();
   console.log(`
 payments API listening on ${api.listening}
+metrics: ${api.listening}/metrics   dashboard: ${api.listening}/dashboard   (also ${metricsServer.url})
+DATABASE_URL=${url}
 API keys: ${[...apiKeys].map(([key, client]) => `${key} (client ${client})`).join(', ')}
 
   curl -i -X POST ${api.listening}/charge \\

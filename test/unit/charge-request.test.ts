@@ -123,6 +123,14 @@ describe('parseChargeRequest', () => {
       JSON.stringify({ ...VALID_BODY, description: 'd'.repeat(501) }),
     ],
     ['an unknown field', JSON.stringify({ ...VALID_BODY, capture: true })],
+    [
+      'a description with a NUL character',
+      JSON.stringify({ ...VALID_BODY, description: 'a\u0000b' }),
+    ],
+    [
+      'a description with a lone surrogate',
+      `{"amount":1000,"currency":"EUR","customerId":"c","description":"\\ud800"}`,
+    ],
     ['a missing field', JSON.stringify({ amount: 1000, currency: 'EUR' })],
     ['an empty body', null],
   ])('rejects %s with 400', (_name, body) => {

@@ -1,0 +1,507 @@
+/**
+ * The proof (SPEC "Proof"): N logical charges through the retrying client while duplicates,
+ * same-key bursts, lost responses, key reuse with a changed body and a relay SIGKILL are
+ * injected; then the pipeline drains and the verdict is read from the metrics and
+ * cross-checked against the ledger in PostgreSQL.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import {
+  ChargeClient,
+  ChargeClientError,
+  type ChargeInput,
+  type ChargeResult,
+  ClientMetrics,
+  RetryBudget,
+} from '../../client/index.ts';
+import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts';
+import type { LocalStack } from './local-stack.ts';
+import { type MetricsReading, readMetrics } from './prometheus-text.ts';
+import { type Random, seededRandom } from './random.ts';
+import {
+  type CrossCheck,
+  judge,
+  type ProofReport,
+  type ServerMetrics,
+  serverMetricsDelta,
+} from './report.ts';
+
+export const CURRENCIES = ['EUR', 'USD', 'GBP', 'CHF', 'SEK'] as const;
+
+export interface ProofTarget {
+  apiUrl: string;
+  /** The /metrics endpoint (Prometheus text) of the metrics view. */
+  metricsUrl: string;
+  /** For the cross-check; without it, GET /charges/{id} reports each charge's applications. */
+  pool?: pg.Pool;
+  /** A local stack: lets the proof SIGKILL the relay and watch the queue. */
+  stack?: LocalStack;
+}
+
+export interface ProofOptions {
+  target: ProofTarget;
+  apiKey: string;
+  ops: number;
+  concurrency: number;
+  seed: number;
+  /** Share of logical charges resent with the same key after their success. */
+  duplicateShare?: number;
+  /** Share of logical charges sent as `burstSize` concurrent requests with one key. */
+  burstShare?: number;
+  burstSize?: number;
+  /** Share of logical charges followed by their key with a changed body (expects 422). */
+  mismatchShare?: number;
+  /** Share of logical charges whose first answer the proxy throws away. */
+  lostFirstShare?: number;
+  /** On top: every answer is lost with this probability. */
+  lostFraction?: number;
+  /** SIGKILL the relay mid-run (local stack only). Default true when there is a stack. */
+  relayKill?: boolean;
+  /**
+   * TEST-ONLY sabotage that disables one dedup layer, to show the proof can fail:
+   * `truncate-inbox` empties ledger.inbox before the killed relay's events are re-published
+   * after the SQS deduplication window.
+   */
+  sabotage?: 'truncate-inbox';
+  drainTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+interface OpPlan {
+  index: number;
+  key: string;
+  body: ChargeInput;
+  duplicate: boolean;
+  burst: boolean;
+  mismatch: boolean;
+  loseFirst: boolean;
+}
+
+/** Runs the proof; resolves with the report (check `report.holds`). */
+export async function runProof(options: ProofOptions): Promise<ProofReport> {
+  const log = options.log ?? (() => {});
+  const started = Date.now();
+  const runId = `${started.toString(36)}${options.seed.toString(36)}`;
+  const random = seededRandom(options.seed);
+  const plans = planOperations(options, runId, random);
+  const { target } = options;
+  const metricsBase = target.metricsUrl.replace(/\/metrics\/?$/, '');
+  const baseline = await readMetrics(target.metricsUrl);
+
+  const loseFirst = new Set(plans.filter((plan) => plan.loseFirst).map((plan) => plan.key));
+  const lossRandom = seededRandom(options.seed ^ 0x5eed);
+  let proxy: FaultProxy | undefined;
+  if (isLoopback(target.apiUrl)) {
+    proxy = await createFaultProxy({
+      target: target.apiUrl,
+      faults: {
+        lostResponse: {
+          match: (request) => {
+            if (request.method !== 'POST') return false;
+            const key = String(request.headers['idempotency-key'] ?? '');
+            if (loseFirst.delete(key)) return true;
+            return lossRandom.chance(options.lostFraction ?? 0.01);
+          },
+        },
+      },
+    });
+  } else {
+    log(`target ${target.apiUrl} is not on loopback: no fault proxy, no lost responses`);
+  }
+
+  const clientMetrics = new ClientMetrics();
+  const client = new ChargeClient({
+    baseUrl: proxy?.url ?? target.apiUrl,
+    apiKey: options.apiKey,
+    maxAttempts: 8,
+    baseDelayMs: 50,
+    capDelayMs: 1_000,
+    perAttemptTimeoutMs: 5_000,
+    deadlineMs: 20_000,
+    retryBudget: new RetryBudget(),
+    metrics: clientMetrics,
+  });
+  const source = `prove-${runId}`;
+  const pushClientMetrics = () =>
+    fetch(`${metricsBase}/metrics/client?source=${source}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(clientMetrics.snapshot()),
+      signal: AbortSignal.timeout(2_000),
+    }).catch(() => undefined);
+
+  const anomalies: string[] = [];
+  const chargeIds = new Map<string, string>();
+  const injected = {
+    duplicates: 0,
+    bursts: 0,
+    burstRequests: 0,
+    lostResponses: 0,
+    mismatches: 0,
+    redrives: 0,
+    relayKills: 0,
+    dedupWindowExpired: 0,
+    sabotage: options.sabotage ?? null,
+  };
+  let completed = 0;
+  let maxLag = 0;
+
+  /** A logical charge to its end: retried with the same key until an answer is known. */
+  const drive = async (plan: OpPlan, body: ChargeInput): Promise<ChargeResult> => {
+    for (let round = 1; ; round++) {
+      try {
+        return await client.createCharge(body, { idempotencyKey: plan.key });
+      } catch (error) {
+        if (!(error instanceof ChargeClientError) || round >= 5) throw error;
+        // Outcome unknown: what a real caller does later, with the same key.
+        injected.redrives += 1;
+        await sleep(250 * round);
+      }
+    }
+  };
+  const expectCharge = (plan: OpPlan, result: ChargeResult, what: string): void => {
+    if (!result.ok) {
+      anomalies.push(`${plan.key}: ${what} answered ${result.status}, expected 201`);
+      return;
+    }
+    const id = String((result.body as { id?: unknown })?.id ?? '');
+    const known = chargeIds.get(plan.key);
+    if (known === undefined) chargeIds.set(plan.key, id);
+    else if (known !== id)
+      anomalies.push(`${plan.key}: ${what} returned charge ${id}, not ${known}`);
+  };
+
+  const runOperation = async (plan: OpPlan): Promise<void> => {
+    if (plan.burst) {
+      injected.bursts += 1;
+      injected.burstRequests += options.burstSize ?? 4;
+      const results = await Promise.all(
+        Array.from({ length: options.burstSize ?? 4 }, () => drive(plan, plan.body)),
+      );
+      for (const result of results) expectCharge(plan, result, 'a burst request');
+    } else {
+      expectCharge(plan, await drive(plan, plan.body), 'the charge');
+    }
+    if (plan.duplicate) {
+      injected.duplicates += 1;
+      const again = await drive(plan, plan.body);
+      expectCharge(plan, again, 'the duplicate');
+      if (again.ok && !again.replayed)
+        anomalies.push(`${plan.key}: duplicate not marked Idempotent-Replayed`);
+    }
+    if (plan.mismatch) {
+      injected.mismatches += 1;
+      const changed = { ...plan.body, amount: plan.body.amount + 1 };
+      const refused = await drive(plan, changed);
+      if (refused.status !== 422) {
+        anomalies.push(
+          `${plan.key}: reuse with a changed body answered ${refused.status}, not 422`,
+        );
+      }
+    }
+  };
+
+  const relayKill = options.relayKill ?? Boolean(target.stack);
+  let relayKillDone: Promise<void> | undefined;
+  const killAt = Math.floor(plans.length * 0.35);
+
+  const progress = setInterval(() => {
+    void (async () => {
+      await pushClientMetrics();
+      const reading = await readMetrics(target.metricsUrl).catch(() => undefined);
+      if (!reading) return;
+      const now = serverMetricsDelta(baseline, reading);
+      maxLag = Math.max(maxLag, now.outboxLagSeconds);
+      log(
+        `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ops ${completed}/${plans.length}` +
+          ` · created ${now.chargeCreated} · applied ${now.ledgerApplied}` +
+          ` · replay ${now.idempotency.replay} · in_flight ${now.idempotency.in_flight}` +
+          ` · mismatch ${now.idempotency.mismatch} · inbox dup ${now.inboxDuplicates}` +
+          ` · lag ${now.outboxLagSeconds.toFixed(1)} s · relay restarts ${now.restarts.relay ?? 0}`,
+      );
+    })();
+  }, 1_000);
+
+  try {
+    let next = 0;
+    const worker = async () => {
+      while (next < plans.length) {
+        const plan = plans[next++] as OpPlan;
+        try {
+          await runOperation(plan);
+        } catch (error) {
+          anomalies.push(
+            `${plan.key}: no final answer after retries (${error instanceof Error ? error.message : String(error)})`,
+          );
+        }
+        completed += 1;
+        if (relayKill && target.stack && completed >= killAt && !relayKillDone) {
+          relayKillDone = killRelay(target.stack, options, injected, log);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+    await relayKillDone;
+    proxy?.clearFaults();
+    injected.lostResponses = proxy?.stats.dropped ?? 0;
+    await pushClientMetrics();
+
+    log('all operations answered; waiting for the pipeline to drain…');
+    const drained = await drain(options, runId, plans.length, baseline, (reading) => {
+      maxLag = Math.max(maxLag, reading.value('outbox_lag_seconds'));
+    });
+    const final = await readMetrics(target.metricsUrl);
+    const server: ServerMetrics = serverMetricsDelta(baseline, final);
+    server.outboxLagMaxSeconds = Math.max(maxLag, server.outboxLagSeconds);
+    const crossCheck = target.pool
+      ? await crossCheckInPostgres(target.pool, runId, plans)
+      : await crossCheckThroughApi(target.apiUrl, options.apiKey, plans, chargeIds);
+
+    return judge({
+      runId,
+      seed: options.seed,
+      logicalOps: plans.length,
+      concurrency: options.concurrency,
+      durationSeconds: (Date.now() - started) / 1000,
+      target: target.apiUrl,
+      dashboard: `${metricsBase}/dashboard`,
+      injected,
+      client: clientMetrics.snapshot(),
+      server,
+      crossCheck,
+      drained,
+      anomalies,
+      relayKillExpected: relayKill && Boolean(target.stack),
+    });
+  } finally {
+    clearInterval(progress);
+    await proxy?.close();
+  }
+}
+
+function planOperations(options: ProofOptions, runId: string, random: Random): OpPlan[] {
+  return Array.from({ length: options.ops }, (_, index) => ({
+    index,
+    key: `prove-${runId}-${index}`,
+    body: {
+      amount: 100 + random.int(99_900),
+      currency: random.pick(CURRENCIES),
+      customerId: `cus_${random.int(64)}`,
+      description: `prove ${runId} #${index}`,
+    },
+    duplicate: random.chance(options.duplicateShare ?? 0.1),
+    burst: random.chance(options.burstShare ?? 0.05),
+    mismatch: random.chance(options.mismatchShare ?? 0.03),
+    loseFirst: random.chance(options.lostFirstShare ?? 0.04),
+  }));
+}
+
+/**
+ * SIGKILLs the relay twice: once anywhere (a plain kill), then the restarted instance is armed
+ * to kill itself between publishing a batch and marking it published. Before it is started
+ * again the queue drains and SQS forgets its deduplication ids (as five minutes would), so the
+ * re-published batch reaches the consumer and the ledger inbox must absorb it.
+ */
+async function killRelay(
+  stack: LocalStack,
+  options: ProofOptions,
+  injected: { relayKills: number; dedupWindowExpired: number },
+  log: (line: string) => void,
+): Promise<void> {
+  const relay = stack.processes.relay;
+  const before = relay.restarts;
+  relay.armNextStart({ FAILPOINTS: 'relay.after-publish=crash' });
+  relay.beforeNextRestart(async () => {});
+  relay.beforeNextRestart(async () => {
+    await waitUntil(async () => (await stack.queueDepth()) === 0, 30_000);
+    if (options.sabotage === 'truncate-inbox') {
+      log('SABOTAGE (test only): TRUNCATE ledger.inbox before the re-publish');
+      await stack.pool.query('TRUNCATE ledger.inbox');
+    }
+    await stack.forgetDeduplication();
+    injected.dedupWindowExpired += 1;
+    log('relay: queue drained; SQS deduplication window expired (queue recreated); restarting');
+  });
+  log('relay: SIGKILL (restarts armed with relay.after-publish=crash)');
+  await relay.kill();
+  injected.relayKills += 1;
+  await waitUntil(async () => relay.restarts > before, 10_000);
+  const signal = await relay.exited();
+  if (signal === 'SIGKILL') {
+    injected.relayKills += 1;
+    log('relay: killed itself after publishing, before marking published');
+  }
+  await waitUntil(async () => relay.restarts >= before + 2, 30_000);
+  await relay.ready();
+}
+
+/** Waits (bounded) until the outbox is empty and every charge of the run is in the ledger. */
+async function drain(
+  options: ProofOptions,
+  runId: string,
+  ops: number,
+  baseline: MetricsReading,
+  onReading: (reading: MetricsReading) => void,
+): Promise<{ ok: boolean; seconds: number; detail: string }> {
+  const { target } = options;
+  const started = Date.now();
+  const deadline = started + (options.drainTimeoutMs ?? 60_000);
+  let detail = '';
+  let stableReads = 0;
+  while (Date.now() < deadline) {
+    const reading = await readMetrics(target.metricsUrl);
+    onReading(reading);
+    const delta = serverMetricsDelta(baseline, reading);
+    let done: boolean;
+    if (target.pool) {
+      const { rows } = await target.pool.query<{
+        unpublished: number;
+        charges: number;
+        applied: number;
+        debits: number;
+      }>(
+        `SELECT (SELECT count(*) FROM outbox WHERE published_at IS NULL)::int AS unpublished,
+                count(*)::int AS charges,
+                count(*) FILTER (WHERE d.n > 0)::int AS applied,
+                coalesce(sum(d.n), 0)::int AS debits
+           FROM charges c
+           CROSS JOIN LATERAL (SELECT count(*) AS n FROM ledger.postings p
+                                WHERE p.charge_id = c.id AND p.direction = 'debit') d
+          WHERE c.idempotency_key LIKE $1`,
+        [`prove-${runId}-%`],
+      );
+      const row = rows[0] ?? { unpublished: -1, charges: 0, applied: 0, debits: 0 };
+      const queue = target.stack ? await target.stack.queueDepth() : 0;
+      detail = `outbox ${row.unpublished} unpublished, queue ${queue}, ledger ${row.applied}/${row.charges} charges, metrics applied ${delta.ledgerApplied}/${row.debits}`;
+      done =
+        row.unpublished === 0 &&
+        queue === 0 &&
+        row.applied === row.charges &&
+        delta.ledgerApplied >= row.debits;
+    } else {
+      detail = `metrics: created ${delta.chargeCreated}, applied ${delta.ledgerApplied}, lag ${delta.outboxLagSeconds}`;
+      done =
+        delta.chargeCreated >= ops &&
+        delta.ledgerApplied >= delta.chargeCreated &&
+        delta.outboxLagSeconds === 0;
+    }
+    stableReads = done ? stableReads + 1 : 0;
+    // Two reads in a row, half a second apart: late EMF lines and redeliveries have landed.
+    if (stableReads >= 2) return { ok: true, seconds: (Date.now() - started) / 1000, detail };
+    await sleep(500);
+  }
+  return { ok: false, seconds: (Date.now() - started) / 1000, detail };
+}
+
+async function crossCheckInPostgres(
+  pool: pg.Pool,
+  runId: string,
+  plans: OpPlan[],
+): Promise<CrossCheck> {
+  const { rows } = await pool.query<{ id: string; key: string; amount: string; debits: number }>(
+    `SELECT c.id, c.idempotency_key AS key, c.amount,
+            (SELECT count(*) FROM ledger.postings p
+              WHERE p.charge_id = c.id AND p.direction = 'debit')::int AS debits
+       FROM charges c WHERE c.idempotency_key LIKE $1`,
+    [`prove-${runId}-%`],
+  );
+  return compare(
+    'PostgreSQL (charges ⋈ ledger.postings, debit postings per charge)',
+    plans,
+    rows.map((row) => ({
+      key: row.key,
+      chargeId: row.id,
+      amount: Number(row.amount),
+      applications: row.debits,
+    })),
+  );
+}
+
+async function crossCheckThroughApi(
+  apiUrl: string,
+  apiKey: string,
+  plans: OpPlan[],
+  chargeIds: Map<string, string>,
+): Promise<CrossCheck> {
+  const found: { key: string; chargeId: string; amount: number; applications: number }[] = [];
+  const queue = plans.filter((plan) => chargeIds.has(plan.key));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let plan = queue.shift(); plan; plan = queue.shift()) {
+        const id = chargeIds.get(plan.key) ?? '';
+        const response = await fetch(`${apiUrl}/charges/${id}`, {
+          headers: { 'x-api-key': apiKey },
+        });
+        if (response.status !== 200) continue;
+        const body = (await response.json()) as {
+          amount: number;
+          ledger: { applications: number };
+        };
+        found.push({
+          key: plan.key,
+          chargeId: id,
+          amount: body.amount,
+          applications: body.ledger.applications,
+        });
+      }
+    }),
+  );
+  return compare('GET /charges/{id} ledger.applications', plans, found);
+}
+
+function compare(
+  source: string,
+  plans: OpPlan[],
+  rows: { key: string; chargeId: string; amount: number; applications: number }[],
+): CrossCheck {
+  const byKey = new Map(plans.map((plan) => [plan.key, plan]));
+  const seen = new Map<string, number>();
+  const check: CrossCheck = {
+    source,
+    charges: rows.length,
+    appliedOnce: 0,
+    appliedMoreThanOnce: [],
+    notApplied: [],
+    missing: [],
+    unexpected: [],
+  };
+  for (const row of rows) {
+    seen.set(row.key, (seen.get(row.key) ?? 0) + 1);
+    const plan = byKey.get(row.key);
+    if (!plan || plan.body.amount !== row.amount) {
+      check.unexpected.push(`${row.key}: charge ${row.chargeId} for ${row.amount}`);
+    }
+    if (row.applications === 1) check.appliedOnce += 1;
+    else if (row.applications === 0) check.notApplied.push(`${row.key} (charge ${row.chargeId})`);
+    else {
+      check.appliedMoreThanOnce.push({
+        key: row.key,
+        chargeId: row.chargeId,
+        applications: row.applications,
+      });
+    }
+  }
+  for (const plan of plans) {
+    const count = seen.get(plan.key) ?? 0;
+    if (count === 0) check.missing.push(plan.key);
+    if (count > 1) check.unexpected.push(`${plan.key}: ${count} charges for one key`);
+  }
+  return check;
+}
+
+async function waitUntil(probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await sleep(100);
+  }
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const { hostname } = new URL(url);
+    return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+  } catch {
+    return false;
+  }
+}

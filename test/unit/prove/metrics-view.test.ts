@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { ClientMetrics } from '../../../client/index.ts';
+import {
+  MetricsView,
+  mergeClientSnapshots,
+  parseClientSnapshot,
+  seriesKey,
+} from '../../../scripts/local/metrics-view.ts';
+import { MetricsReading, parsePrometheusText } from '../../../scripts/prove/prometheus-text.ts';
+
+/** One EMF document as Powertools' singleMetric prints it. */
+function emf(name: string, value: number, dimensions: Record<string, string> = {}): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: Date.now(),
+      CloudWatchMetrics: [
+        {
+          Namespace: 'EffectivelyOncePayments',
+          Dimensions: [['service', ...Object.keys(dimensions)]],
+          Metrics: [{ Name: name, Unit: 'Count' }],
+        },
+      ],
+    },
+    service: 'payments',
+    ...dimensions,
+    [name]: value,
+  });
+}
+
+describe('the local metrics view', () => {
+  it('renders the EMF counters summed, gauges as last seen, and the SPEC series from zero', () => {
+    const view = new MetricsView();
+    expect(view.observeLine(emf('idempotency_key_total', 1, { outcome: 'new' }))).toBe(true);
+    view.observeLine(emf('idempotency_key_total', 1, { outcome: 'new' }));
+    view.observeLine(emf('idempotency_key_total', 1, { outcome: 'mismatch' }));
+    view.observeLine(emf('outbox_lag_seconds', 12.5));
+    view.observeLine(emf('outbox_lag_seconds', 3));
+    expect(view.observeLine('{"level":"INFO","message":"not a metric"}')).toBe(false);
+    view.recordRestart('relay');
+
+    const text = view.render();
+    expect(text).toContain('# TYPE idempotency_key_total counter');
+    expect(text).toContain('# TYPE outbox_lag_seconds gauge');
+    const reading = MetricsReading.parse(text);
+    expect(reading.by('idempotency_key_total', 'outcome')).toEqual({
+      new: 2,
+      replay: 0,
+      in_flight: 0,
+      mismatch: 1,
+    });
+    expect(reading.value('outbox_lag_seconds')).toBe(3);
+    expect(reading.value('ledger_applied_total')).toBe(0);
+    expect(reading.value('dead_letter_queue_depth')).toBe(0);
+    expect(reading.value('local_process_restarts_total', { service: 'relay' })).toBe(1);
+    expect(reading.value('local_process_restarts_total', { service: 'api' })).toBe(0);
+  });
+
+  it('renders pushed client metrics, summed over clients, with the histogram buckets', () => {
+    const view = new MetricsView();
+    const first = new ClientMetrics();
+    first.recordAttempt(1);
+    first.recordAttempt(3);
+    first.recordOutcome('2xx');
+    first.observeRetryDelay(0.2);
+    const second = new ClientMetrics();
+    second.recordAttempt(5);
+    second.recordOutcome('timeout');
+    second.observeRetryDelay(2);
+    view.setClientMetrics('a', first.snapshot());
+    view.setClientMetrics('b', second.snapshot());
+    // A newer snapshot of the same client replaces its older one.
+    view.setClientMetrics('a', first.snapshot());
+
+    const reading = MetricsReading.parse(view.render());
+    expect(reading.by('retry_attempt_total', 'attempt')).toEqual({
+      '1': 1,
+      '2': 0,
+      '3': 1,
+      '4+': 1,
+    });
+    expect(reading.value('http_request_outcome', { class: 'timeout' })).toBe(1);
+    expect(reading.value('retry_delay_seconds_count')).toBe(2);
+    expect(reading.value('retry_delay_seconds_bucket', { le: '0.25' })).toBe(1);
+    expect(reading.value('retry_delay_seconds_bucket', { le: '2.5' })).toBe(2);
+    expect(reading.value('retry_delay_seconds_bucket', { le: '+Inf' })).toBe(2);
+  });
+
+  it('refuses a pushed snapshot that is not one', () => {
+    expect(() => parseClientSnapshot({ retry_attempt_total: {} })).toThrow(/http_request_outcome/);
+    expect(() =>
+      parseClientSnapshot({ ...new ClientMetrics().snapshot(), retry_budget_exhausted_total: -1 }),
+    ).toThrow(/non-negative/);
+    const snapshot = new ClientMetrics().snapshot();
+    expect(parseClientSnapshot(JSON.parse(JSON.stringify(snapshot)))).toEqual(snapshot);
+    expect(mergeClientSnapshots([snapshot, snapshot])).toEqual(snapshot);
+  });
+
+  it('keys series as the exposition writes them, escaping label values', () => {
+    expect(seriesKey('a_total')).toBe('a_total');
+    expect(seriesKey('a_total', { z: '1', b: 'say "hi"\n' })).toBe(
+      'a_total{b="say \\"hi\\"\\n",z="1"}',
+    );
+    expect(
+      parsePrometheusText('a_total{b="say \\"hi\\"\\n",z="1"} 4\n# comment\nbroken line'),
+    ).toEqual([{ name: 'a_total', labels: { b: 'say "hi"\n', z: '1' }, value: 4 }]);
+  });
+
+  it('samples its series into a history for the dashboard', () => {
+    const view = new MetricsView();
+    view.startSampling();
+    view.stopSampling();
+    const [point] = view.history();
+    expect(point?.values.charge_created_total).toBe(0);
+    expect(point?.values['idempotency_key_total{outcome="new"}']).toBe(0);
+  });
+});
