@@ -51,6 +51,32 @@ const DEFAULT_IN_PROGRESS_WINDOW_SECONDS = 60;
 const CLAIM_ATTEMPTS = 3;
 
 /**
+ * The statements a charge's idempotency record costs: the one-statement claim (create, or take
+ * over an expired or orphaned record) and the ownership-checked completion. Exported so the
+ * benchmark measures PostgreSQL's ceiling on exactly these.
+ */
+export function idempotencyStatements(table: string): { claim: string; complete: string } {
+  return {
+    claim: `INSERT INTO ${table} AS r
+           (id, status, expires_at, in_progress_expires_at, payload_hash, claim_token)
+         VALUES ($1, 'INPROGRESS', now() + make_interval(secs => $2), now() + make_interval(secs => $3), $4, $5)
+         ON CONFLICT (id) DO UPDATE SET
+           status = 'INPROGRESS', expires_at = EXCLUDED.expires_at,
+           in_progress_expires_at = EXCLUDED.in_progress_expires_at,
+           payload_hash = EXCLUDED.payload_hash, claim_token = EXCLUDED.claim_token,
+           response = NULL, updated_at = now()
+         WHERE r.expires_at <= now()
+            OR (r.status = 'INPROGRESS' AND r.in_progress_expires_at <= now())
+         RETURNING id`,
+    complete: `UPDATE ${table}
+             SET status = 'COMPLETED', response = $2, payload_hash = $3,
+                 expires_at = now() + make_interval(secs => $4),
+                 in_progress_expires_at = NULL, updated_at = now()
+           WHERE id = $1 AND claim_token = $5`,
+  };
+}
+
+/**
  * Powertools idempotency over PostgreSQL instead of DynamoDB.
  *
  * - The claim is one statement (INSERT … ON CONFLICT DO UPDATE … WHERE): it creates the
@@ -65,6 +91,7 @@ export class PostgresPersistenceLayer extends BasePersistenceLayer {
   readonly #pool: Queryable;
   readonly #table: string;
   readonly #inProgressWindowSeconds: number | undefined;
+  readonly #sql: { claim: string; complete: string };
   /** Tokens of claims made outside any Lambda invocation context. */
   readonly #tokensOutsideInvocations = new Map<string, string>();
 
@@ -77,32 +104,20 @@ export class PostgresPersistenceLayer extends BasePersistenceLayer {
     }
     this.#pool = options.pool;
     this.#table = table;
+    this.#sql = idempotencyStatements(table);
     this.#inProgressWindowSeconds = options.inProgressWindowSeconds;
   }
 
   protected async _putRecord(record: IdempotencyRecord): Promise<void> {
     const token = randomUUID();
     for (let attempt = 1; attempt <= CLAIM_ATTEMPTS; attempt++) {
-      const claimed = await this.#pool.query(
-        `INSERT INTO ${this.#table} AS r
-           (id, status, expires_at, in_progress_expires_at, payload_hash, claim_token)
-         VALUES ($1, 'INPROGRESS', now() + make_interval(secs => $2), now() + make_interval(secs => $3), $4, $5)
-         ON CONFLICT (id) DO UPDATE SET
-           status = 'INPROGRESS', expires_at = EXCLUDED.expires_at,
-           in_progress_expires_at = EXCLUDED.in_progress_expires_at,
-           payload_hash = EXCLUDED.payload_hash, claim_token = EXCLUDED.claim_token,
-           response = NULL, updated_at = now()
-         WHERE r.expires_at <= now()
-            OR (r.status = 'INPROGRESS' AND r.in_progress_expires_at <= now())
-         RETURNING id`,
-        [
-          record.idempotencyKey,
-          this.expiresAfterSeconds,
-          this.#inProgressWindowFor(record),
-          record.payloadHash ?? null,
-          token,
-        ],
-      );
+      const claimed = await this.#pool.query(this.#sql.claim, [
+        record.idempotencyKey,
+        this.expiresAfterSeconds,
+        this.#inProgressWindowFor(record),
+        record.payloadHash ?? null,
+        token,
+      ]);
       if (claimed.rowCount === 1) {
         (await this.#claimTokens()).set(record.idempotencyKey, token);
         return;
@@ -131,20 +146,13 @@ export class PostgresPersistenceLayer extends BasePersistenceLayer {
     const tokens = await this.#claimTokens();
     const token = tokens.get(record.idempotencyKey);
     const completed = token
-      ? await this.#pool.query(
-          `UPDATE ${this.#table}
-             SET status = 'COMPLETED', response = $2, payload_hash = $3,
-                 expires_at = now() + make_interval(secs => $4),
-                 in_progress_expires_at = NULL, updated_at = now()
-           WHERE id = $1 AND claim_token = $5`,
-          [
-            record.idempotencyKey,
-            JSON.stringify(record.responseData ?? null),
-            record.payloadHash ?? null,
-            this.expiresAfterSeconds,
-            token,
-          ],
-        )
+      ? await this.#pool.query(this.#sql.complete, [
+          record.idempotencyKey,
+          JSON.stringify(record.responseData ?? null),
+          record.payloadHash ?? null,
+          this.expiresAfterSeconds,
+          token,
+        ])
       : undefined;
     tokens.delete(record.idempotencyKey);
     if (completed?.rowCount !== 1) throw new IdempotencyClaimLostError(record.idempotencyKey);

@@ -11,7 +11,6 @@ import { measureChargeBundle } from './bundle.ts';
 import { type ChargeResult, measureCharge, measureReplay } from './charge.ts';
 import { formatProfile, type ProfileSummary } from './cpu-profile.ts';
 import { type BenchOptions, HELP, parseBenchOptions } from './options.ts';
-import { idempotencySqlMatchesSource } from './pg-limit.ts';
 import {
   measureBacklog,
   measureEndToEnd,
@@ -145,12 +144,6 @@ try {
       'charge_p99_ms',
     ],
     async () => {
-      const sqlMatches = await idempotencySqlMatchesSource();
-      details.pg_limit_sql_matches_source = sqlMatches;
-      if (!sqlMatches) {
-        notes.pg_limit_tps =
-          'the claim/completion SQL in scripts/bench/pg-limit.ts no longer matches functions/idempotency/postgres-persistence-layer.ts: update the copies';
-      }
       chargeResult = await measureCharge(
         stack,
         {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { chargeResource } from '../../functions/domain/charge.ts';
+import { idempotencyStatements } from '../../functions/idempotency/postgres-persistence-layer.ts';
 import { recordCharge } from '../../functions/store/charge-store.ts';
 
 /**
@@ -9,48 +9,10 @@ import { recordCharge } from '../../functions/store/charge-store.ts';
  * in the same order, each its own autocommit transaction as through the handler's pool,
  * over `connections` connections, with nothing else in the way (no HTTP, no middy, no
  * Powertools). The charge statement is the handler's own function (recordCharge); the
- * claim and completion statements are copies of the persistence layer's, checked against
- * its source on every run (see {@link idempotencySqlMatchesSource}).
+ * claim and completion statements are the persistence layer's own (idempotencyStatements).
  */
 
-const TABLE = 'idempotency_records';
-
-/** PostgresPersistenceLayer._putRecord's claim, with the default table. */
-export const CLAIM_SQL = `INSERT INTO ${TABLE} AS r
-           (id, status, expires_at, in_progress_expires_at, payload_hash, claim_token)
-         VALUES ($1, 'INPROGRESS', now() + make_interval(secs => $2), now() + make_interval(secs => $3), $4, $5)
-         ON CONFLICT (id) DO UPDATE SET
-           status = 'INPROGRESS', expires_at = EXCLUDED.expires_at,
-           in_progress_expires_at = EXCLUDED.in_progress_expires_at,
-           payload_hash = EXCLUDED.payload_hash, claim_token = EXCLUDED.claim_token,
-           response = NULL, updated_at = now()
-         WHERE r.expires_at <= now()
-            OR (r.status = 'INPROGRESS' AND r.in_progress_expires_at <= now())
-         RETURNING id`;
-
-/** PostgresPersistenceLayer._updateRecord's completion, with the default table. */
-export const COMPLETE_SQL = `UPDATE ${TABLE}
-             SET status = 'COMPLETED', response = $2, payload_hash = $3,
-                 expires_at = now() + make_interval(secs => $4),
-                 in_progress_expires_at = NULL, updated_at = now()
-           WHERE id = $1 AND claim_token = $5`;
-
-/** The text `${this.#table}` as it stands in the persistence layer's template literals. */
-const TABLE_PLACEHOLDER = `$${'{'}this.#table}`;
-
-const PERSISTENCE_LAYER = new URL(
-  '../../functions/idempotency/postgres-persistence-layer.ts',
-  import.meta.url,
-);
-
-/** Whether both copied statements still appear, whitespace aside, in the persistence layer. */
-export async function idempotencySqlMatchesSource(): Promise<boolean> {
-  const squash = (text: string) => text.replace(/\s+/g, ' ');
-  const source = squash(
-    (await readFile(PERSISTENCE_LAYER, 'utf8')).replaceAll(TABLE_PLACEHOLDER, TABLE),
-  );
-  return source.includes(squash(CLAIM_SQL)) && source.includes(squash(COMPLETE_SQL));
-}
+const { claim: CLAIM_SQL, complete: COMPLETE_SQL } = idempotencyStatements('idempotency_records');
 
 const TTL_SECONDS = 86_400;
 /** What Powertools passes for the in-progress window: the invocation's remaining time. */
