@@ -9,24 +9,10 @@
  */
 import { Agent, request as httpRequest } from 'node:http';
 import fc from 'fast-check';
+import { SUPPORTED_CURRENCIES } from '../../functions/domain/currencies.ts';
 
-export const CHARGE_CURRENCIES = [
-  'AUD',
-  'CAD',
-  'CHF',
-  'CNY',
-  'CZK',
-  'DKK',
-  'EUR',
-  'GBP',
-  'HKD',
-  'NOK',
-  'NZD',
-  'PLN',
-  'SEK',
-  'SGD',
-  'USD',
-] as const;
+/** The allow-list is configuration, not contract: the oracle uses the service's own. */
+export const CHARGE_CURRENCIES = SUPPORTED_CURRENCIES;
 export const MAX_BODY_BYTES = 16 * 1024;
 
 export interface FuzzClient {
