@@ -19,8 +19,11 @@ export function createPool(
     connectionTimeoutMillis: 5_000,
     application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'payments',
   });
-  // An idle client losing its connection must not crash the process; the next query reconnects.
+  // A connection the server terminates (failover, restart, a dropped database) must not crash
+  // the process: idle clients report through the pool, and a client that is already being
+  // closed reports on itself. The next query reconnects; a query in flight still rejects.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return pool;
 }
 

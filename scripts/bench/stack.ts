@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
+import { createPool } from '../../functions/store/database.ts';
 import { type ChildService, startChild } from '../local/child-process.ts';
 import { freePort, startEmbeddedPostgres } from '../local/embedded-postgres.ts';
 import { MetricsRegistry } from '../local/emf-metrics.ts';
@@ -89,7 +90,7 @@ export class BenchStack {
       admin.query(`CREATE DATABASE ${name} TEMPLATE ${this.#template}`),
     );
     const url = urlFor(this.adminUrl, name);
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const pool = createPool(url, { max: 4 });
     pool.on('error', () => {});
     const database = { name, url, pool };
     this.#databases.push(database);

@@ -10,6 +10,7 @@
 import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
+import { createPool } from '../../functions/store/database.ts';
 import { type ChildService, startChild } from '../local/child-process.ts';
 import {
   freePort,
@@ -117,7 +118,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       databaseUrl = embedded.urlFor('payments');
     }
     await migrateToLatest(databaseUrl);
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    const pool = createPool(databaseUrl, { max: 4 });
     // An idle connection dropped while the stack shuts down is not an error of the run.
     pool.on('error', () => {});
     cleanup.push(() => pool.end());

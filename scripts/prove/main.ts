@@ -4,7 +4,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../../functions/store/database.ts';
 import { type LocalStack, startLocalStack } from './local-stack.ts';
 import { type ProofTarget, runProof } from './proof.ts';
 import { newSeed } from './random.ts';
@@ -105,7 +106,7 @@ try {
   let target: ProofTarget;
   if (remoteUrl) {
     const databaseUrl = values['database-url'] as string | undefined;
-    if (databaseUrl) externalPool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+    if (databaseUrl) externalPool = createPool(databaseUrl, { max: 4 });
     target = {
       apiUrl: remoteUrl.replace(/\/+$/, ''),
       metricsUrl:

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { createPool } from '../../functions/store/database.ts';
 
 export interface TestDatabase {
   url: string;
@@ -19,7 +20,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   );
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 5 });
+  const pool = createPool(url.toString(), { max: 5 });
   return {
     url: url.toString(),
     pool,
