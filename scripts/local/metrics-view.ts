@@ -22,9 +22,9 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type ClientMetricsSnapshot, RETRY_DELAY_BUCKETS_SECONDS } from '../../client/index.ts';
 import { IDEMPOTENCY_OUTCOMES, MetricName } from '../../functions/commons/metric-names.ts';
+import { listen } from './api-gateway.ts';
 import { GAUGES, MetricsRegistry } from './emf-metrics.ts';
 
 /** Paths the view answers; the API gateway forwards exactly these to it. */
@@ -443,13 +443,9 @@ export async function startMetricsView(
     send(res, 404, 'text/plain', `not found; try ${METRICS_VIEW_PATHS.join(', ')}\n`);
   });
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const url = await listen(server, options.port ?? 0);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     view,
     close: async () => {
       view.stopSampling();

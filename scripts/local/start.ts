@@ -1,22 +1,11 @@
-/**
- * `npm start`: the whole payment path on one machine, no cloud account, no Docker.
- *
- * 1. PostgreSQL: DATABASE_URL if set, else an embedded server in a fresh temp directory.
- * 2. Migrations, with the same tool and files the AWS deployment uses.
- * 3. SQS: AWS_ENDPOINT_URL if set (LocalStack), else an embedded fauxqs endpoint, with the
- *    FIFO charge-event queue and its FIFO DLQ.
- * 4. Three processes, each restarted if it dies: the API (scripts/local/api-server.ts), the
- *    relay on a schedule (relay-process.ts) and the consumer behind an emulated SQS event
- *    source mapping (consumer-process.ts).
- *
- * Ctrl-C (SIGINT) or SIGTERM stops the children, then PostgreSQL, then deletes the data
- * directory (pass --keep-data to keep it).
- */
-import pg from 'pg';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { type ChildService, startChild } from './child-process.ts';
-import { type RunningPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
+import {
+  type RunningPostgres,
+  startEmbeddedPostgres,
+  withAdminClient,
+} from './embedded-postgres.ts';
 import { MetricsView, type RunningMetricsView, startMetricsView } from './metrics-view.ts';
 import {
   createChargeEventQueues,
@@ -66,10 +55,7 @@ async function databaseUrl(): Promise<string> {
   console.log('starting embedded PostgreSQL…');
   embedded = await startEmbeddedPostgres({ keepData });
   console.log(`PostgreSQL data directory: ${embedded.dataDir}${keepData ? ' (kept on exit)' : ''}`);
-  const admin = new pg.Client(embedded.adminUrl);
-  await admin.connect();
-  await admin.query('CREATE DATABASE payments');
-  await admin.end();
+  await withAdminClient(embedded.adminUrl, (admin) => admin.query('CREATE DATABASE payments'));
   return embedded.urlFor('payments');
 }
 

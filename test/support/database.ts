@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { inject } from 'vitest';
 import { createPool } from '../../functions/store/database.ts';
+import { withAdminClient } from '../../scripts/local/embedded-postgres.ts';
 
 export interface TestDatabase {
   url: string;
@@ -15,7 +16,7 @@ const TEMPLATE_DATABASE = 'payments_test_template';
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `payments_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin(adminUrl, (admin) =>
+  await withAdminClient(adminUrl, (admin) =>
     admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`),
   );
   const url = new URL(adminUrl);
@@ -26,19 +27,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     pool,
     drop: async () => {
       await pool.end();
-      await withAdmin(adminUrl, (admin) =>
+      await withAdminClient(adminUrl, (admin) =>
         admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
       );
     },
   };
-}
-
-async function withAdmin<T>(adminUrl: string, work: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  try {
-    return await work(admin);
-  } finally {
-    await admin.end();
-  }
 }

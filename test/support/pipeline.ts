@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type ChildService, startChild } from '../../scripts/local/child-process.ts';
 import { MetricsRegistry } from '../../scripts/local/emf-metrics.ts';
+import { insertOutboxBacklog } from '../../scripts/local/outbox-backlog.ts';
 import {
   type ChargeEventQueues,
   createChargeEventQueues,
@@ -126,17 +127,8 @@ export async function waitFor(
 }
 
 /** Outbox rows for `count` charges across 200 customers, as left behind by a broker outage. */
-export async function insertBacklog(p: Pipeline, count: number): Promise<void> {
-  await p.db.pool.query(
-    `INSERT INTO outbox (aggregate_id, event_type, payload, created_at)
-     SELECT 'cus_' || (n % 200), 'charge.created',
-            jsonb_build_object('chargeId', gen_random_uuid(), 'clientId', 'client-a',
-                               'customerId', 'cus_' || (n % 200), 'amount', 100 + n, 'currency', 'EUR',
-                               'createdAt', now()),
-            clock_timestamp() - interval '2 minutes'
-       FROM generate_series(1, $1) AS n`,
-    [count],
-  );
+export function insertBacklog(p: Pipeline, count: number): Promise<void> {
+  return insertOutboxBacklog(p.db.pool, count, 'client-a');
 }
 
 /** Outbox rows not yet marked published. */
