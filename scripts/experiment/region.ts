@@ -1,0 +1,95 @@
+import type { Server } from 'node:http';
+import { PostgresPersistenceLayer } from '../../functions/idempotency/postgres-persistence-layer.ts';
+import { createPool } from '../../functions/store/database.ts';
+import { publishOldestPendingEvents } from '../../functions/store/outbox-store.ts';
+import { createLocalApiGateway, listen } from '../local/api-gateway.ts';
+import { initLocalLambdaRuntime } from '../local/lambda-runtime.ts';
+
+// The handler module is imported once for its factory. Its own default handler (and the
+// pool behind it) is never invoked here; pg connects lazily, so the placeholder URL it is
+// initialised with is never dialled. Each region builds its handler on its own pool below.
+process.env.DATABASE_URL ??= 'postgres://unused@127.0.0.1:9/unused';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+await initLocalLambdaRuntime();
+const { createChargeHandler } = await import('../../functions/charge/handler.ts');
+
+export const EXPERIMENT_API_KEY = 'failover-experiment-key';
+export const EXPERIMENT_CLIENT_ID = 'failover-experiment-client';
+
+export interface RegionOptions {
+  name: string;
+  databaseUrl: string;
+  /** The claim window after which a dead invocation's key may be taken over (seconds). */
+  inProgressWindowSeconds: number;
+  /** How often the region's relay drains its outbox; 0: no relay. */
+  relayIntervalMs: number;
+  poolSize: number;
+}
+
+/**
+ * One region's serving stack, in this process: the real charge handler (Powertools
+ * idempotency over the PostgreSQL persistence layer, the charge + outbox write) behind the
+ * local API Gateway adapter, on the region's database, and the outbox relay's claim loop.
+ * `publishedChargeIds` is what left the region through its relay: effects that escaped it.
+ */
+export interface Region {
+  name: string;
+  baseUrl: string;
+  publishedChargeIds: Set<string>;
+  /** The region is gone: open connections are cut, the relay stops. */
+  fail(): void;
+  close(): Promise<void>;
+}
+
+export async function startRegion(options: RegionOptions): Promise<Region> {
+  const pool = createPool(options.databaseUrl, { max: options.poolSize });
+  const handler = createChargeHandler({
+    db: pool,
+    persistenceStore: new PostgresPersistenceLayer({
+      pool,
+      inProgressWindowSeconds: options.inProgressWindowSeconds,
+    }),
+    idempotencyTtlSeconds: 86_400,
+    inFlightRetryAfterSeconds: 1,
+  });
+  const server: Server = createLocalApiGateway({
+    apiKeys: new Map([[EXPERIMENT_API_KEY, EXPERIMENT_CLIENT_ID]]),
+    routes: [
+      { method: 'POST', resource: '/charge', functionName: 'charge', handler, apiKeyRequired: true },
+    ],
+  });
+  const baseUrl = await listen(server, 0);
+
+  const publishedChargeIds = new Set<string>();
+  let relaying = options.relayIntervalMs > 0;
+  const relay = (async () => {
+    while (relaying) {
+      await publishOldestPendingEvents(pool, 100, async (events) => {
+        for (const event of events) publishedChargeIds.add(String(event.payload.chargeId));
+        return events.map((event) => event.eventId);
+      }).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, options.relayIntervalMs));
+    }
+  })();
+
+  let failed = false;
+  const fail = () => {
+    if (failed) return;
+    failed = true;
+    relaying = false;
+    server.close();
+    server.closeAllConnections();
+  };
+  return {
+    name: options.name,
+    baseUrl,
+    publishedChargeIds,
+    fail,
+    close: async () => {
+      fail();
+      await relay;
+      await pool.end().catch(() => {});
+    },
+  };
+}
