@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { ChargeClient, ChargeClientError } from '../../client/index.ts';
 import { createPool } from '../../functions/store/database.ts';
 import type { Random } from '../prove/random.ts';
@@ -231,7 +231,9 @@ async function chargeUntilAnswered(
     try {
       const result = await client.createCharge(input, { idempotencyKey });
       if (!result.ok) {
-        throw new Error(`charge ${idempotencyKey} refused: ${result.status} ${JSON.stringify(result.body)}`);
+        throw new Error(
+          `charge ${idempotencyKey} refused: ${result.status} ${JSON.stringify(result.body)}`,
+        );
       }
       return (result.body as { id: string }).id;
     } catch (error) {
@@ -320,9 +322,7 @@ async function injectLostReplication(
   acknowledged: Map<string, string[]>,
   count: number,
 ): Promise<void> {
-  const victims = [...acknowledged.entries()]
-    .filter(([, ids]) => ids.length === 1)
-    .slice(0, count);
+  const victims = [...acknowledged.entries()].filter(([, ids]) => ids.length === 1).slice(0, count);
   await promoted.query('DELETE FROM idempotency_records');
   const client = new ChargeClient({
     baseUrl: regionB.baseUrl,

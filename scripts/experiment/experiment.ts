@@ -154,8 +154,14 @@ function totalsOf(mode: ReplicationMode, all: RunSummary[]): ModeTotals {
     runs.reduce((total, run) => total + pick(run), 0);
   const operations = sum((r) => r.operations);
   const per10k = (count: number) => round((count / Math.max(1, operations)) * 10_000, 2) ?? 0;
-  const discardTail = { doubles: sum((r) => r.discardTail.doubles), lost: sum((r) => r.discardTail.lost) };
-  const recoverTail = { doubles: sum((r) => r.recoverTail.doubles), lost: sum((r) => r.recoverTail.lost) };
+  const discardTail = {
+    doubles: sum((r) => r.discardTail.doubles),
+    lost: sum((r) => r.discardTail.lost),
+  };
+  const recoverTail = {
+    doubles: sum((r) => r.recoverTail.doubles),
+    lost: sum((r) => r.recoverTail.lost),
+  };
   const unreplicated = sum((r) => r.unreplicated);
   const maxOf = (pick: (run: RunSummary) => number | null) =>
     Math.max(...runs.map((run) => pick(run) ?? Number.NaN).filter(Number.isFinite));
@@ -173,17 +179,42 @@ function totalsOf(mode: ReplicationMode, all: RunSummary[]): ModeTotals {
     answeredByB: sum((r) => r.answeredByB),
     // Medians of the per-seed figures; the max is the max.
     flushLagMs: {
-      p50: round(percentile(runs.map((r) => r.flushLagMs.p50 ?? Number.NaN).filter(Number.isFinite), 50), 1),
-      p99: round(percentile(runs.map((r) => r.flushLagMs.p99 ?? Number.NaN).filter(Number.isFinite), 50), 1),
-      max: round(maxOf((r) => r.flushLagMs.max), 1),
+      p50: round(
+        percentile(runs.map((r) => r.flushLagMs.p50 ?? Number.NaN).filter(Number.isFinite), 50),
+        1,
+      ),
+      p99: round(
+        percentile(runs.map((r) => r.flushLagMs.p99 ?? Number.NaN).filter(Number.isFinite), 50),
+        1,
+      ),
+      max: round(
+        maxOf((r) => r.flushLagMs.max),
+        1,
+      ),
       samples: sum((r) => r.flushLagMs.samples),
     },
     maxBehindBytes: Math.max(0, ...runs.map((r) => r.maxBehindBytes)),
     chargeLatencyMs: {
-      p50: round(percentile(runs.map((r) => r.chargeLatencyMs.p50 ?? Number.NaN).filter(Number.isFinite), 50), 1),
-      p99: round(percentile(runs.map((r) => r.chargeLatencyMs.p99 ?? Number.NaN).filter(Number.isFinite), 50), 1),
+      p50: round(
+        percentile(
+          runs.map((r) => r.chargeLatencyMs.p50 ?? Number.NaN).filter(Number.isFinite),
+          50,
+        ),
+        1,
+      ),
+      p99: round(
+        percentile(
+          runs.map((r) => r.chargeLatencyMs.p99 ?? Number.NaN).filter(Number.isFinite),
+          50,
+        ),
+        1,
+      ),
     },
-    loadBeforeKillSeconds: round(sum((r) => r.loadBeforeKillSeconds), 2) ?? 0,
+    loadBeforeKillSeconds:
+      round(
+        sum((r) => r.loadBeforeKillSeconds),
+        2,
+      ) ?? 0,
     per10k: {
       discardTail: { doubles: per10k(discardTail.doubles), lost: per10k(discardTail.lost) },
       recoverTail: { doubles: per10k(recoverTail.doubles), lost: per10k(recoverTail.lost) },

@@ -43,7 +43,10 @@ export async function createDataTemplate(): Promise<DataTemplate> {
   } finally {
     await server.stop();
   }
-  return { dir: server.dataDir, remove: () => rm(server.dataDir, { recursive: true, force: true }) };
+  return {
+    dir: server.dataDir,
+    remove: () => rm(server.dataDir, { recursive: true, force: true }),
+  };
 }
 
 /**

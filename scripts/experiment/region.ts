@@ -56,7 +56,13 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
   const server: Server = createLocalApiGateway({
     apiKeys: new Map([[EXPERIMENT_API_KEY, EXPERIMENT_CLIENT_ID]]),
     routes: [
-      { method: 'POST', resource: '/charge', functionName: 'charge', handler, apiKeyRequired: true },
+      {
+        method: 'POST',
+        resource: '/charge',
+        functionName: 'charge',
+        handler,
+        apiKeyRequired: true,
+      },
     ],
   });
   const baseUrl = await listen(server, 0);
