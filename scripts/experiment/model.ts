@@ -44,6 +44,8 @@ export interface ModelFigures {
     probability: number | null;
     /** The tail discarded: only charges whose event had already left count. */
     probabilityTailDiscarded: number | null;
+    /** The tail discarded: P(an acknowledged charge is lost). */
+    lostProbabilityTailDiscarded: number | null;
   }>;
   /** The failover frequency at which asynchronous replication reaches 10⁻⁹, per lag. */
   asyncMaxFailoversPerYearForTarget: Array<{ lagSeconds: number; failoversPerYear: number | null }>;
@@ -102,6 +104,9 @@ export function modelFigures(totals: ModeTotals[], oneWayDelayMs: number): Model
         probability: significant(probability(lagSeconds, failoversPerYear)),
         probabilityTailDiscarded: significant(
           probability(lagSeconds, failoversPerYear, inputs?.escapedDoubleShare ?? 0),
+        ),
+        lostProbabilityTailDiscarded: significant(
+          probability(lagSeconds, failoversPerYear, inputs?.lostShare ?? 0),
         ),
       })),
     ),

@@ -74,11 +74,13 @@ export function formatModel(model: ModelFigures): string {
         'even if discarded (its event had left through the relay)',
     );
   }
-  lines.push('  asynchronous: P(double per charge), tail recovered / tail discarded');
+  lines.push(
+    '  asynchronous, per charge: P(double) tail recovered / P(double) tail discarded / P(lost) tail discarded',
+  );
   for (const row of model.asyncDoubleProbability) {
     lines.push(
       `    lag ${row.lagSeconds * 1000} ms, ${row.failoversPerYear} failover(s)/year: ` +
-        `${row.probability ?? '–'} / ${row.probabilityTailDiscarded ?? '–'}`,
+        `${row.probability ?? '–'} / ${row.probabilityTailDiscarded ?? '–'} / ${row.lostProbabilityTailDiscarded ?? '–'}`,
     );
   }
   for (const row of model.asyncMaxFailoversPerYearForTarget) {
