@@ -133,6 +133,11 @@ async function runEpisode(
 
   const acknowledged = new Map<string, string[]>();
   let accepting = true;
+  // Set when the episode gives up (a stuck drain, a refused charge): every loop then stops.
+  let abandoned = false;
+  cleanup.push(async () => {
+    abandoned = true;
+  });
   let answeredByB = 0;
   const loadStartedAt = performance.now();
   const clientLoops = Array.from({ length: options.clients }, async (_, index) => {
@@ -166,7 +171,8 @@ async function runEpisode(
         customerId: `customer_${index}`,
       };
       acknowledged.set(key, []);
-      const chargeId = await chargeUntilAnswered(client, input, key);
+      const chargeId = await chargeUntilAnswered(client, input, key, () => !abandoned);
+      if (chargeId === undefined) return;
       acknowledged.get(key)?.push(chargeId);
       if (region === regionB) answeredByB++;
     }
@@ -221,13 +227,17 @@ async function runEpisode(
 
 type ChargeInput = { amount: number; currency: string; customerId: string };
 
-/** A client that keeps its key: a thrown ChargeClientError only means "retry later". */
+/**
+ * A client that keeps its key: a thrown ChargeClientError only means "retry later".
+ * @returns the charge id, or undefined when told to stop first
+ */
 async function chargeUntilAnswered(
   client: ChargeClient,
   input: ChargeInput,
   idempotencyKey: string,
-): Promise<string> {
-  for (;;) {
+  keepTrying: () => boolean,
+): Promise<string | undefined> {
+  while (keepTrying()) {
     try {
       const result = await client.createCharge(input, { idempotencyKey });
       if (!result.ok) {
@@ -241,6 +251,7 @@ async function chargeUntilAnswered(
       await sleep(50);
     }
   }
+  return undefined;
 }
 
 async function untilStreaming(observer: pg.Pool, mode: ReplicationMode): Promise<void> {

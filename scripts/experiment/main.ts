@@ -6,7 +6,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ReplicationMode } from './episode.ts';
-import { DEFAULT_EXPERIMENT, type ExperimentOptions, runFailoverExperiment } from './experiment.ts';
+import {
+  DEFAULT_EXPERIMENT,
+  type ExperimentOptions,
+  type ExperimentResult,
+  runFailoverExperiment,
+} from './experiment.ts';
 import { modelFigures } from './model.ts';
 import { formatModel, formatTable } from './report.ts';
 
@@ -119,18 +124,24 @@ console.log(
 );
 let done = 0;
 const startedAt = performance.now();
-const result = await runFailoverExperiment(options, ({ mode, seed, failover, episode }) => {
-  done++;
-  const c = episode.classification;
-  const elapsed = (performance.now() - startedAt) / 1000;
-  console.log(
-    `  [${done}/${episodes}] ${mode} seed ${seed} failover ${failover}: ` +
-      `${c.operations} ops, A killed at ${Math.round(episode.killAtMs)} ms, ` +
-      `${c.tail} unreplicated (${c.tailAcknowledged} acknowledged), ` +
-      `doubles ${c.discardTail.doubles}/${c.recoverTail.doubles} lost ${c.discardTail.lost}/${c.recoverTail.lost} ` +
-      `(tail discarded/recovered), ${episode.answeredByB} answered by B · ${elapsed.toFixed(0)} s`,
-  );
-});
+let result: ExperimentResult;
+try {
+  result = await runFailoverExperiment(options, ({ mode, seed, failover, episode }) => {
+    done++;
+    const c = episode.classification;
+    const elapsed = (performance.now() - startedAt) / 1000;
+    console.log(
+      `  [${done}/${episodes}] ${mode} seed ${seed} failover ${failover}: ` +
+        `${c.operations} ops, A killed at ${Math.round(episode.killAtMs)} ms, ` +
+        `${c.tail} unreplicated (${c.tailAcknowledged} acknowledged), ` +
+        `doubles ${c.discardTail.doubles}/${c.recoverTail.doubles} lost ${c.discardTail.lost}/${c.recoverTail.lost} ` +
+        `(tail discarded/recovered), ${episode.answeredByB} answered by B · ${elapsed.toFixed(0)} s`,
+    );
+  });
+} catch (error) {
+  console.error(`experiment:failover failed: ${(error as Error).message}`);
+  process.exit(1);
+}
 const model = modelFigures(result.totals, options.oneWayDelayMs);
 console.log(`\n${formatTable(result)}\n\n${formatModel(model)}`);
 if (json) {
