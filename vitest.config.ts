@@ -2,6 +2,9 @@ import { defineConfig } from 'vitest/config';
 
 const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
 
+/** Workspace packages resolve to their TypeScript sources, not their built dist/ (see packages/). */
+const resolve = { conditions: ['@effectively-once/source'] };
+
 export default defineConfig({
   test: {
     // Two cores: more workers than that only slows the integration tests down.
@@ -9,6 +12,7 @@ export default defineConfig({
     projects: [
       // Pure logic and CDK templates: no services.
       {
+        resolve,
         test: {
           ...shared,
           name: 'unit',
@@ -17,11 +21,12 @@ export default defineConfig({
       },
       // Real PostgreSQL (embedded, or DATABASE_URL), real processes, real HTTP on loopback.
       {
+        resolve,
         test: {
           ...shared,
           name: 'integration',
           sequence: { groupOrder: 0 },
-          include: ['test/integration/**/*.test.ts'],
+          include: ['test/integration/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
           exclude: ['test/integration/backlog.test.ts', 'test/integration/bench-smoke.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
         },
@@ -29,6 +34,7 @@ export default defineConfig({
       // Rate measurements: run alone, after everything else, so other tests' CPU use does
       // not show up as consumer stalls and catch-up bursts.
       {
+        resolve,
         test: {
           ...shared,
           name: 'load',

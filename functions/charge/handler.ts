@@ -1,5 +1,6 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import middy from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { numberEnv } from '../commons/config.ts';
@@ -9,7 +10,6 @@ import { jsonResponse, stagePrefixOf } from '../commons/http/responses.ts';
 import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { IdempotencyKeyReusedError } from '../domain/errors.ts';
-import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
 import { recordCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
@@ -92,16 +92,15 @@ const redisUrl = process.env.REDIS_URL;
  */
 async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
   if (!redisUrl) return new PostgresPersistenceLayer({ pool: db, inProgressWindowSeconds });
-  const [{ RedisCachedPostgresPersistenceLayer }, { connectRedisIdempotencyCache }] =
-    await Promise.all([
-      import('../idempotency/redis-cached-persistence-layer.ts'),
-      import('../idempotency/redis-idempotency-cache.ts'),
-    ]);
+  const { RedisCachedPostgresPersistenceLayer, connectRedisIdempotencyCache } = await import(
+    '@effectively-once/powertools-idempotency-postgres/redis'
+  );
   return new RedisCachedPostgresPersistenceLayer({
     pool: db,
     inProgressWindowSeconds,
     cache: await connectRedisIdempotencyCache(redisUrl),
     cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
+    onCacheResult: (result) => countMetric('idempotency_cache_total', { result }),
   });
 }
 const persistenceStore = await idempotencyStore();

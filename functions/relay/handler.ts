@@ -1,12 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
 import { TokenBucket } from '../../client/token-bucket.ts';
 import { createSqsClient } from '../commons/aws-clients.ts';
 import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';
-import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
 import { createPool } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { idempotencyStatements } from '@effectively-once/powertools-idempotency-postgres';
 import pg from 'pg';
 import { chargeResource } from '../../functions/domain/charge.ts';
-import { idempotencyStatements } from '../../functions/idempotency/postgres-persistence-layer.ts';
 import { recordCharge } from '../../functions/store/charge-store.ts';
 
 /**

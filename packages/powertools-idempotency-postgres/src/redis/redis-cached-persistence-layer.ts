@@ -4,11 +4,10 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { IdempotencyRecord } from '@aws-lambda-powertools/idempotency/persistence';
 import CircuitBreaker from 'opossum';
-import { countMetric } from '../commons/powertools.ts';
 import {
   PostgresPersistenceLayer,
   type PostgresPersistenceLayerOptions,
-} from './postgres-persistence-layer.ts';
+} from '../postgres-persistence-layer.ts';
 import type { IdempotencyCache } from './redis-idempotency-cache.ts';
 
 export interface RedisCachedPersistenceLayerOptions extends PostgresPersistenceLayerOptions {
@@ -17,9 +16,11 @@ export interface RedisCachedPersistenceLayerOptions extends PostgresPersistenceL
   cacheTimeoutMs?: number;
   /** How long the breaker stays open (Redis skipped) before it lets one request try again. */
   breakerResetMs?: number;
+  /** Called once per cache lookup with what happened, e.g. to count it as a metric. */
+  onCacheResult?: (result: CacheResult) => void;
 }
 
-type CacheResult = 'hit' | 'miss' | 'fallthrough' | 'error';
+export type CacheResult = 'hit' | 'miss' | 'fallthrough' | 'error';
 
 interface CachedRecord {
   status: 'INPROGRESS' | 'COMPLETED';
@@ -42,7 +43,7 @@ const IN_PROGRESS_MARKER = JSON.stringify({ status: 'INPROGRESS' });
  * - Completion and release: Postgres first (with its ownership check), then Redis.
  * - Redis down or slow: every command has a timeout of a few milliseconds and a circuit
  *   breaker stops calling Redis for a while after repeated failures; requests carry on with
- *   Postgres alone. `idempotency_cache_total{result}` shows hit / miss / fallthrough / error.
+ *   Postgres alone. `onCacheResult` reports each lookup: hit / miss / fallthrough / error.
  *
  * Not Powertools' CachePersistenceLayer: there Redis is the authority (its orphan-lock logic
  * decides ownership), and its completed records omit the payload hash, which would turn
@@ -51,10 +52,12 @@ const IN_PROGRESS_MARKER = JSON.stringify({ status: 'INPROGRESS' });
 export class RedisCachedPostgresPersistenceLayer extends PostgresPersistenceLayer {
   readonly #cache: IdempotencyCache;
   readonly #breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
+  readonly #onCacheResult: (result: CacheResult) => void;
 
   constructor(options: RedisCachedPersistenceLayerOptions) {
     super(options);
     this.#cache = options.cache;
+    this.#onCacheResult = options.onCacheResult ?? (() => {});
     this.#breaker = new CircuitBreaker((operation: () => Promise<unknown>) => operation(), {
       timeout: options.cacheTimeoutMs ?? 5,
       resetTimeout: options.breakerResetMs ?? 2_000,
@@ -71,6 +74,7 @@ export class RedisCachedPostgresPersistenceLayer extends PostgresPersistenceLaye
     const cached = existing.ok ? parseCached(existing.value) : undefined;
     if (cached?.status === 'COMPLETED') {
       this.#count('hit');
+      await this.noteCompletedRecordFound(record.idempotencyKey);
       throw new IdempotencyItemAlreadyExistsError(
         `Idempotency key ${record.idempotencyKey} already completed`,
         toRecord(record.idempotencyKey, cached),
@@ -145,7 +149,7 @@ export class RedisCachedPostgresPersistenceLayer extends PostgresPersistenceLaye
   }
 
   #count(result: CacheResult): void {
-    countMetric('idempotency_cache_total', { result });
+    this.#onCacheResult(result);
   }
 }
 

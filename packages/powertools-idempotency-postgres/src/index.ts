@@ -1,0 +1,7 @@
+export {
+  IdempotencyClaimLostError,
+  idempotencyStatements,
+  PostgresPersistenceLayer,
+  type PostgresPersistenceLayerOptions,
+  type Queryable,
+} from './postgres-persistence-layer.ts';
