@@ -4,6 +4,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 
 export interface PackageTestDatabase {
+  url: string;
   pool: pg.Pool;
   drop(): Promise<void>;
 }
@@ -11,10 +12,12 @@ export interface PackageTestDatabase {
 export const MIGRATION_FILE = new URL('../../migrations/idempotency_records.sql', import.meta.url);
 
 /**
- * A new, empty database on the test server with only the package's own migration applied,
- * as a user of the package would have it (nothing of the payments service's schema).
+ * A new database on the test server with only the package's own migration applied (unless
+ * `migrate: false`), as a user of the package would have it: nothing of the payments service.
  */
-export async function createPackageTestDatabase(): Promise<PackageTestDatabase> {
+export async function createPackageTestDatabase(
+  options: { migrate?: boolean } = {},
+): Promise<PackageTestDatabase> {
   const adminUrl = inject('adminUrl');
   const name = `idempotency_pkg_${randomBytes(6).toString('hex')}`;
   await withClient(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
@@ -23,8 +26,9 @@ export async function createPackageTestDatabase(): Promise<PackageTestDatabase> 
   const pool = new pg.Pool({ connectionString: url.toString(), max: 5 });
   // A test dropping its database terminates the pool's idle connections: not an error here.
   pool.on('error', () => {});
-  await pool.query(await readFile(MIGRATION_FILE, 'utf8'));
+  if (options.migrate ?? true) await pool.query(await readFile(MIGRATION_FILE, 'utf8'));
   return {
+    url: url.toString(),
     pool,
     drop: async () => {
       await pool.end();
