@@ -125,6 +125,7 @@ describe('the packed package', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'BEHAVIOUR.md',
         'CHANGELOG.md',
         'dist/index.js',
         'dist/index.d.ts',
