@@ -8,7 +8,7 @@
  *   npm run test:compat                  # lowest and newest
  *   npm run test:compat -- 2.33.0        # given versions
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -97,11 +97,10 @@ export default defineConfig({
 `,
 );
 const vitest = join(REPO_ROOT, 'node_modules', '.bin', 'vitest');
-const child = (await import('node:child_process')).spawn(
-  vitest,
-  ['run', '--root', COMPAT_DIR, '--config', config],
-  { stdio: 'inherit', cwd: REPO_ROOT },
-);
+const child = spawn(vitest, ['run', '--root', COMPAT_DIR, '--config', config], {
+  stdio: 'inherit',
+  cwd: REPO_ROOT,
+});
 child.on('exit', (code, signal) => {
   process.exitCode = code ?? (signal ? 1 : 0);
 });
