@@ -2,8 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
 
-/** Workspace packages resolve to their TypeScript sources, not their built dist/ (see packages/). */
-const resolve = { conditions: ['@effectively-once/source'] };
+/**
+ * Workspace packages resolve to their TypeScript sources, not their built dist/ (see
+ * packages/): their export condition, ahead of Vite's default server conditions.
+ */
+const ssr = {
+  resolve: { conditions: ['@effectively-once/source', 'module', 'node', 'development|production'] },
+};
 
 export default defineConfig({
   test: {
@@ -12,7 +17,7 @@ export default defineConfig({
     projects: [
       // Pure logic and CDK templates: no services.
       {
-        resolve,
+        ssr,
         test: {
           ...shared,
           name: 'unit',
@@ -21,7 +26,7 @@ export default defineConfig({
       },
       // Real PostgreSQL (embedded, or DATABASE_URL), real processes, real HTTP on loopback.
       {
-        resolve,
+        ssr,
         test: {
           ...shared,
           name: 'integration',
@@ -34,7 +39,7 @@ export default defineConfig({
       // Rate measurements: run alone, after everything else, so other tests' CPU use does
       // not show up as consumer stalls and catch-up bursts.
       {
-        resolve,
+        ssr,
         test: {
           ...shared,
           name: 'load',
