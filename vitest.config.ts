@@ -4,10 +4,10 @@ const shared = { testTimeout: 60_000, hookTimeout: 120_000 };
 
 /**
  * Workspace packages resolve to their TypeScript sources, not their built dist/ (see
- * packages/): their export condition, ahead of Vite's default server conditions.
+ * packages/): their export condition, ahead of vitest's own default server conditions.
  */
 const ssr = {
-  resolve: { conditions: ['@effectively-once/source', 'module', 'node', 'development|production'] },
+  resolve: { conditions: ['@effectively-once/source', 'node', 'development|production'] },
 };
 
 export default defineConfig({
