@@ -18,7 +18,10 @@ const POWERTOOLS = '@aws-lambda-powertools/idempotency';
 const PACKAGE_DIR = new URL('..', import.meta.url).pathname;
 const REPO_ROOT = new URL('../../..', import.meta.url).pathname;
 const COMPAT_DIR = join(REPO_ROOT, '.local', 'compat');
-/** The packaging test is about the tarball, not about Powertools' version: left out here. */
+/**
+ * Left out: the packaging test (about the tarball, not Powertools' version) and the Redis
+ * variant's (it starts redis-server with this repository's test helper, absent in the copy).
+ */
 const SUITES = [
   'postgres-persistence-layer.test.ts',
   'powertools-handlers.test.ts',
