@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { PostgresPersistenceLayer } from '../../functions/idempotency/postgres-persistence-layer.ts';
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import { createPool } from '../../functions/store/database.ts';
 import { publishOldestPendingEvents } from '../../functions/store/outbox-store.ts';
 import { createLocalApiGateway, listen } from '../local/api-gateway.ts';
