@@ -3,13 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
 import { ClientMetrics, outcomeClassOf } from './metrics.ts';
 import type { RetryBudget, RetryCause } from './retry-budget.ts';
-import {
-  fullJitterDelayMs,
-  isRetryableStatus,
-  parseRetryAfterMs,
-  retryDelayMs,
-  serverNowMs,
-} from './retry-policy.ts';
+import { isRetryableStatus, parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
 import { type Clock, monotonicClock } from './token-bucket.ts';
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
 import type { ChargeInput, ChargeResult } from './types.ts';
@@ -75,7 +69,7 @@ type AttemptOutcome =
 
 /**
  * A client for `POST /charge` that retries safely: one Idempotency-Key per logical charge,
- * the same body bytes on every attempt, full-jitter backoff with Retry-After as a floor, a
+ * the same body bytes on every attempt, full-jitter backoff (on top of Retry-After), a
  * per-attempt timeout, an overall deadline and an optional shared {@link RetryBudget}.
  *
  * Outcome design: `createCharge` RESOLVES with a {@link ChargeResult} whenever the server
@@ -236,10 +230,16 @@ export class ChargeClient {
       }
 
       // A retry is wanted. Fail fast rather than sleep into the deadline or past the budget.
-      const nextDelayMs = retryDelayMs(
-        fullJitterDelayMs(attempt - 1, this.baseDelayMs, this.capDelayMs, this.random),
+      const next = retryDelay({
+        retry: attempt - 1,
+        baseDelayMs: this.baseDelayMs,
+        capDelayMs: this.capDelayMs,
         retryAfterMs,
-      );
+        remainingMs: deadlineAt - this.now(),
+        random: this.random,
+      });
+      const nextDelayMs = next.delayMs;
+      record.jitterMs = next.jitterMs;
       const leftMs = deadlineAt - this.now();
       if (nextDelayMs >= leftMs) {
         this.finish(record, 'throw', 'deadline');

@@ -32,7 +32,8 @@ export {
   isRetryableStatus,
   parseRetryAfterMs,
   RETRYABLE_STATUSES,
-  retryDelayMs,
+  type RetryDelay,
+  retryDelay,
 } from './retry-policy.ts';
 export {
   type Clock,

@@ -1,6 +1,6 @@
 /**
  * The retry policy as pure functions: which answers are worth retrying, how long to wait
- * (full jitter, Retry-After as a floor), and how to read Retry-After.
+ * (full jitter, on top of Retry-After when there is one), and how to read Retry-After.
  */
 
 /**
@@ -34,12 +34,46 @@ export function fullJitterDelayMs(
   return Math.floor(unit * ceiling);
 }
 
+/** The wait before the next attempt, in its two parts (the transcript shows both). */
+export interface RetryDelay {
+  delayMs: number;
+  /** What the server asked for (Retry-After), if anything: the floor of the delay. */
+  retryAfterMs?: number;
+  /** The random part, on top of the floor. */
+  jitterMs: number;
+}
+
 /**
- * The delay before the next attempt: the jittered backoff, but never less than what the
- * server asked for in Retry-After (a floor, not a replacement: a larger backoff still wins).
+ * The delay before retry number `retry` (0 for the first). Without Retry-After: full jitter.
+ * With it: at least Retry-After, plus full jitter on top, over a window of at least
+ * Retry-After itself (and at least the backoff's), bounded by the cap and by what is left
+ * before the deadline. Waiting exactly Retry-After would send every client the server
+ * answered at the same moment back at the same moment (1000 ms later, in step); the window
+ * spreads them over the next Retry-After seconds.
  */
-export function retryDelayMs(backoffMs: number, retryAfterMs: number | undefined): number {
-  return retryAfterMs === undefined ? backoffMs : Math.max(backoffMs, retryAfterMs);
+export function retryDelay(options: {
+  retry: number;
+  baseDelayMs: number;
+  capDelayMs: number;
+  retryAfterMs: number | undefined;
+  /** Milliseconds left before the caller's deadline. */
+  remainingMs: number;
+  random?: () => number;
+}): RetryDelay {
+  const { retry, baseDelayMs, capDelayMs, retryAfterMs, remainingMs } = options;
+  const random = options.random ?? Math.random;
+  if (retryAfterMs === undefined) {
+    const jitterMs = fullJitterDelayMs(retry, baseDelayMs, capDelayMs, random);
+    return { delayMs: jitterMs, jitterMs };
+  }
+  const backoffCeiling = baseDelayMs * 2 ** Math.max(0, retry);
+  const window = Math.max(
+    0,
+    Math.min(capDelayMs, Math.max(backoffCeiling, retryAfterMs), remainingMs - retryAfterMs - 1),
+  );
+  const unit = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
+  const jitterMs = Math.floor(unit * window);
+  return { delayMs: retryAfterMs + jitterMs, retryAfterMs, jitterMs };
 }
 
 const DAY = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';

@@ -19,7 +19,7 @@ export interface AttemptRecord {
   replayed?: boolean;
   /** The raw Retry-After header on the answer, if any. */
   retryAfter?: string;
-  /** Retry-After as milliseconds (the floor for the next delay), if it could be read. */
+  /** Retry-After as milliseconds (the floor of the next delay), if it could be read. */
   retryAfterMs?: number;
   /** Why the attempt got no answer. */
   error?: string;
@@ -28,8 +28,10 @@ export interface AttemptRecord {
   decision: 'return' | 'retry' | 'throw';
   /** Why: `success`, `not retryable`, `retryable`, `attempts exhausted`, `retry budget exhausted`, `deadline`. */
   reason: string;
-  /** With `retry`: the delay chosen before the next attempt. */
+  /** With `retry`: the delay chosen before the next attempt (retryAfterMs + jitterMs). */
   nextDelayMs?: number;
+  /** With `retry`: the random part of nextDelayMs, on top of Retry-After when there is one. */
+  jitterMs?: number;
   /** Retry-budget tokens left after the decision, when a budget is used. */
   budgetTokens?: number;
 }

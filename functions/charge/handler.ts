@@ -13,6 +13,8 @@ import { IdempotencyKeyReusedError } from '../domain/errors.ts';
 import { recordCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
+import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
 export interface ChargeHandlerOptions {
@@ -95,10 +97,16 @@ async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
   const { RedisCachedPostgresPersistenceLayer, connectRedisIdempotencyCache } = await import(
     '@effectively-once/powertools-idempotency-postgres/redis'
   );
+  // Read once per environment: the restore procedure (docs/RUNBOOK.md) bumps the epoch and
+  // then replaces the running environments, so none keeps answering from the old namespace.
+  const [cache, namespace] = await Promise.all([
+    connectRedisIdempotencyCache(redisUrl),
+    readCacheNamespace(db),
+  ]);
   return new RedisCachedPostgresPersistenceLayer({
     pool: db,
     inProgressWindowSeconds,
-    cache: await connectRedisIdempotencyCache(redisUrl),
+    cache: namespacedCache(cache, cacheKeyPrefix(namespace)),
     cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
     onCacheResult: (result) => countMetric('idempotency_cache_total', { result }),
   });

@@ -1,5 +1,7 @@
+import { MIMEType } from 'node:util';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { authorizedClientId } from '../commons/http/client-identity.ts';
 import { headerValues } from '../commons/http/responses.ts';
 import { type ChargeCommand, chargeRequestSchema, fingerprintOf } from '../domain/charge.ts';
 import {
@@ -9,10 +11,13 @@ import {
   UnauthenticatedError,
   UnsupportedMediaTypeError,
 } from '../domain/errors.ts';
+import { idempotencyKeyFromHeader } from './idempotency-key-header.ts';
+import { AmbiguousJsonError, parseStrictJson } from './strict-json.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+/** An integer as JSON writes it: no fraction, no exponent (`1.0` and `1e3` are not). */
+const INTEGER_LITERAL = /^-?(0|[1-9][0-9]*)$/;
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A POST /charge event; {@link chargeRequestParser} adds the validated command to it. */
 export type ChargeEvent = APIGatewayProxyEvent & { charge?: ChargeCommand };
@@ -26,23 +31,18 @@ export function parsedCommand(event: ChargeEvent): ChargeCommand {
 /**
  * Turns the raw API Gateway event into a validated {@link ChargeCommand}, or throws the
  * named error for the first thing wrong with it, before any idempotency record is touched:
- * an invalid request must never claim a key.
+ * an invalid request must never claim a key. What is fingerprinted is exactly what is
+ * charged: a body any reader could read differently (duplicate members, a rounded amount,
+ * another charset, bytes that are not UTF-8) is refused rather than interpreted.
  */
 export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
-  // API Gateway has already rejected missing and unknown API keys; the key's id names the client.
-  const clientId = event.requestContext?.identity?.apiKeyId;
+  const clientId = authorizedClientId(event);
   if (!clientId) throw new UnauthenticatedError();
 
-  const body = event.isBase64Encoded
-    ? Buffer.from(event.body ?? '', 'base64').toString('utf8')
-    : (event.body ?? '');
+  const body = bodyText(event);
   if (Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES)
     throw new PayloadTooLargeError(MAX_BODY_BYTES);
-
-  const contentTypes = headerValues(event, 'content-type');
-  if (contentTypes.length !== 1 || !JSON_MEDIA_TYPE.test(contentTypes[0] ?? '')) {
-    throw new UnsupportedMediaTypeError();
-  }
+  checkMediaType(headerValues(event, 'content-type'));
 
   const keys = headerValues(event, 'idempotency-key');
   if (keys.length === 0)
@@ -51,20 +51,85 @@ export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
     );
   if (keys.length > 1)
     throw new InvalidIdempotencyKeyError('Send exactly one Idempotency-Key header.');
-  const idempotencyKey = keys[0] ?? '';
-  if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-    throw new InvalidIdempotencyKeyError(
-      'The Idempotency-Key must be 1-255 visible ASCII characters (no spaces).',
+  const idempotencyKey = idempotencyKeyFromHeader(keys[0] ?? '');
+
+  const request = chargeRequestOf(body);
+  return { clientId, idempotencyKey, request, fingerprint: fingerprintOf(request) };
+}
+
+/**
+ * The body as text. A binary (base64) body must be valid UTF-8; a text body that holds
+ * U+FFFD had bytes replaced on the way (a gateway decoding invalid UTF-8), so what the client
+ * sent is unknown. A client that means U+FFFD writes it as the escape `\ufffd`.
+ */
+function bodyText(event: APIGatewayProxyEvent): string {
+  if (!event.isBase64Encoded) {
+    const text = event.body ?? '';
+    if (text.includes('\ufffd')) throw invalidUtf8();
+    return text;
+  }
+  const bytes = Buffer.from(event.body ?? '', 'base64');
+  if (bytes.length > MAX_BODY_BYTES * 4) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw invalidUtf8();
+  }
+}
+
+function invalidUtf8(): InvalidChargeRequestError {
+  return new InvalidChargeRequestError(
+    'The body is not valid UTF-8 (or holds a literal U+FFFD: write it as \\ufffd).',
+  );
+}
+
+/** application/json, in UTF-8 only (read with Node's WHATWG MIME type parser). */
+function checkMediaType(values: string[]): void {
+  if (values.length !== 1) throw new UnsupportedMediaTypeError();
+  const header = values[0] ?? '';
+  let mediaType: MIMEType;
+  try {
+    mediaType = new MIMEType(header);
+  } catch {
+    throw new UnsupportedMediaTypeError();
+  }
+  if (mediaType.essence !== 'application/json') throw new UnsupportedMediaTypeError();
+  const charset = mediaType.params.get('charset');
+  // The parser keeps the first of two charsets; another reader may keep the last.
+  const charsets = header.match(/charset\s*=/gi)?.length ?? 0;
+  if ((charset !== null && charset.toLowerCase() !== 'utf-8') || charsets > 1) {
+    throw new UnsupportedMediaTypeError(
+      `The charset ${JSON.stringify(charset)} is not supported: send the body as UTF-8, with one charset parameter at most.`,
     );
   }
+}
 
-  let parsed: unknown;
+function chargeRequestOf(body: string) {
+  let json: ReturnType<typeof parseStrictJson>;
   try {
-    parsed = JSON.parse(body);
-  } catch {
+    json = parseStrictJson(body);
+  } catch (error) {
+    if (error instanceof AmbiguousJsonError) {
+      throw new InvalidChargeRequestError('The body is ambiguous JSON.', [
+        { field: '(body)', message: error.message },
+      ]);
+    }
     throw new InvalidChargeRequestError('The body is not valid JSON.');
   }
-  const result = chargeRequestSchema.safeParse(parsed);
+  const amountLiteral = json.literalOf('amount');
+  if (
+    amountLiteral !== undefined &&
+    /^[-0-9]/.test(amountLiteral) &&
+    !INTEGER_LITERAL.test(amountLiteral)
+  ) {
+    throw new InvalidChargeRequestError('The body does not match the charge schema.', [
+      {
+        field: 'amount',
+        message: 'must be written as an integer number of minor units (no fraction, no exponent)',
+      },
+    ]);
+  }
+  const result = chargeRequestSchema.safeParse(json.value);
   if (!result.success) {
     throw new InvalidChargeRequestError(
       'The body does not match the charge schema.',
@@ -74,12 +139,7 @@ export function parseChargeRequest(event: APIGatewayProxyEvent): ChargeCommand {
       })),
     );
   }
-  return {
-    clientId,
-    idempotencyKey,
-    request: result.data,
-    fingerprint: fingerprintOf(result.data),
-  };
+  return result.data;
 }
 
 /** Middy middleware attaching the parsed command to the event as `event.charge`. */

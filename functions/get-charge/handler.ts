@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { numberEnv } from '../commons/config.ts';
+import { authorizedClientId } from '../commons/http/client-identity.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
 import { chargeResource } from '../domain/charge.ts';
@@ -16,7 +17,7 @@ import { ledgerApplicationsOf } from '../store/ledger-store.ts';
  */
 export function createGetChargeHandler(options: { db: Queryable }) {
   async function getCharge(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    const clientId = event.requestContext?.identity?.apiKeyId;
+    const clientId = authorizedClientId(event);
     if (!clientId) throw new UnauthenticatedError();
     const chargeId = event.pathParameters?.id ?? '';
     const charge = await findClientCharge(options.db, clientId, chargeId);

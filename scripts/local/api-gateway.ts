@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { AddressInfo, Socket } from 'node:net';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  APIGatewayRequestAuthorizerEvent,
+} from 'aws-lambda';
+import {
+  PROBLEMS,
+  type ProblemType,
+  problemAt,
+  problemBody,
+} from '../../functions/commons/http/problem-catalogue.ts';
 import { InvocationTimeoutError, invokeLocally, type LambdaHandler } from './lambda-runtime.ts';
 
 /** One API Gateway method: `resource` may hold `{param}` segments, as in API Gateway. */
@@ -10,14 +21,22 @@ export interface Route {
   resource: string;
   functionName: string;
   handler: LambdaHandler<APIGatewayProxyEvent, APIGatewayProxyResult>;
+  /** Whether the method is behind the REQUEST authorizer (identity source: x-api-key). */
   apiKeyRequired: boolean;
   timeoutMs?: number;
 }
 
+export type RequestAuthorizer = LambdaHandler<
+  APIGatewayRequestAuthorizerEvent,
+  APIGatewayAuthorizerResult
+>;
+
 export interface LocalApiGatewayOptions {
   routes: Route[];
-  /** API key → client id, as API keys and their ids are in a usage plan. */
-  apiKeys: Map<string, string>;
+  /** The Lambda REQUEST authorizer: the same handler as in AWS (functions/authorizer). */
+  authorizer: RequestAuthorizer;
+  /** As API Gateway's authorizer result cache, per x-api-key value; 0 disables it. */
+  authorizerCacheTtlMs: number;
   /** API Gateway's own payload limit is 10 MB; bodies above this never reach a handler. */
   maxBodyBytes?: number;
   /**
@@ -29,101 +48,149 @@ export interface LocalApiGatewayOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+const AUTHORIZER_TIMEOUT_MS = 10_000;
+const METHOD_ARN_PREFIX = 'arn:aws:execute-api:local:000000000000:local/local';
 
 /**
- * An HTTP server that behaves like an API Gateway REST API with Lambda proxy integrations:
- * it checks API keys the way a usage plan does, turns each request into the proxy event
- * the Lambda receives in AWS, invokes the unmodified handler and writes its result back.
- * Gateway-level failures (missing or unknown key, no route, a handler that throws or times
- * out) are answered as problem+json, which is what the CDK stack's gateway responses return.
+ * An HTTP server that behaves like the API Gateway REST API of lib/constructs/payments-api.ts
+ * with Lambda proxy integrations: it runs the REQUEST authorizer (caching its answer per key
+ * as API Gateway does), turns each request into the proxy event the Lambda receives in AWS,
+ * invokes the unmodified handler and writes its result back. Its own answers (no key, a
+ * refused key, no route, a handler that throws or times out, a request it cannot read) come
+ * from the problem catalogue, as the CDK stack's gateway responses do. Whatever the bytes,
+ * it answers a 4xx or 5xx problem and keeps running.
  */
 export function createLocalApiGateway(options: LocalApiGatewayOptions): Server {
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const authorize = cachedAuthorizer(options.authorizer, options.authorizerCacheTtlMs);
   const server = createServer((req, res) => {
-    if (options.intercept?.(req, res)) return;
-    handleRequest(req, res, options, maxBodyBytes).catch((error: unknown) => {
+    try {
+      if (options.intercept?.(req, res)) return;
+    } catch {
+      // A local tool that cannot read the request leaves it to the gateway, which answers it.
+    }
+    handleRequest(req, res, options, authorize, maxBodyBytes).catch(() => {
       // Only reached if writing the response itself failed (the client went away).
-      if (!res.headersSent) gatewayProblem(res, 502, 'bad-gateway', 'Bad gateway', String(error));
+      if (!res.headersSent)
+        gatewayProblem(res, PROBLEMS.badGateway, PROBLEMS.badGateway.explanation);
       else res.destroy();
     });
   });
+  // Node answers unreadable requests (a malformed request line or header, headers over its
+  // limit) with a bare status line; answer them as problems like everything else.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') return void socket.destroy();
+    const problem =
+      error.code === 'HPE_HEADER_OVERFLOW' ? PROBLEMS.headersTooLarge : PROBLEMS.badRequest;
+    const body = JSON.stringify(problemBody(problem, problem.explanation));
+    socket.end(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   server.keepAliveTimeout = 5_000;
   return server;
+}
+
+/** The request target as a URL; undefined for one no URL parser can read. */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    // Appended, not resolved against a base: `//[` is then a path, not an authority.
+    return new URL(`http://localhost${target?.startsWith('/') ? target : `/${target ?? ''}`}`);
+  } catch {
+    return undefined;
+  }
+}
+
+type Authorize = (
+  apiKey: string,
+  event: APIGatewayRequestAuthorizerEvent,
+) => Promise<APIGatewayAuthorizerResult | 'unauthorized'>;
+
+function cachedAuthorizer(authorizer: RequestAuthorizer, ttlMs: number): Authorize {
+  const cache = new Map<string, { result: APIGatewayAuthorizerResult; until: number }>();
+  return async (apiKey, event) => {
+    const cached = cache.get(apiKey);
+    if (cached && cached.until > Date.now()) return cached.result;
+    let result: APIGatewayAuthorizerResult;
+    try {
+      result = await invokeLocally(authorizer, event, {
+        functionName: 'authorizer',
+        timeoutMs: AUTHORIZER_TIMEOUT_MS,
+        requestId: event.requestContext.requestId,
+      });
+    } catch (error) {
+      if (error instanceof Error && error.message === 'Unauthorized') return 'unauthorized';
+      throw error;
+    }
+    if (ttlMs > 0) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(apiKey, { result, until: Date.now() + ttlMs });
+    }
+    return result;
+  };
 }
 
 async function handleRequest(
   req: IncomingMessage,
   res: ServerResponse,
   options: LocalApiGatewayOptions,
+  authorize: Authorize,
   maxBodyBytes: number,
 ): Promise<void> {
   const requestId = randomUUID();
   res.setHeader('x-amzn-RequestId', requestId);
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url);
+  if (!url) return gatewayProblem(res, PROBLEMS.badRequest, 'The request target is not a URL.');
+
+  const explained = req.method === 'GET' ? problemAt(url.pathname) : undefined;
+  if (explained) return explainProblem(res, explained);
+
   const match = matchRoute(options.routes, req.method ?? 'GET', url.pathname);
-  if (match === 'no-resource') {
-    return gatewayProblem(
-      res,
-      404,
-      'no-such-resource',
-      'Not found',
-      `No resource at ${url.pathname}.`,
-    );
-  }
-  if (match === 'no-method') {
-    return gatewayProblem(
-      res,
-      405,
-      'method-not-allowed',
-      'Method not allowed',
-      `${req.method} is not supported on ${url.pathname}.`,
-    );
+  // API Gateway answers an unknown resource and an unknown method alike (403
+  // MISSING_AUTHENTICATION_TOKEN, which the stack's gateway response turns into this 404).
+  if (match === 'no-route') {
+    return gatewayProblem(res, PROBLEMS.notFound, `No ${req.method} method at this path.`);
   }
   const { route, pathParameters } = match;
 
-  const apiKey = req.headers['x-api-key'];
-  const presentedKey = Array.isArray(apiKey) ? apiKey[0] : apiKey;
-  const clientId = presentedKey === undefined ? undefined : options.apiKeys.get(presentedKey);
-  if (route.apiKeyRequired && presentedKey === undefined) {
-    return gatewayProblem(
-      res,
-      401,
-      'unauthenticated',
-      'No API key',
-      'Send your API key in the x-api-key header.',
-    );
-  }
-  if (route.apiKeyRequired && clientId === undefined) {
-    return gatewayProblem(
-      res,
-      403,
-      'forbidden',
-      'The API key is not valid',
-      'The API key is not valid.',
-    );
+  const event = toProxyEvent(req, url, route, pathParameters, requestId);
+  if (route.apiKeyRequired) {
+    const apiKey = firstHeader(event, 'x-api-key');
+    // The identity source is missing: API Gateway refuses without calling the authorizer.
+    if (apiKey === undefined || apiKey === '') {
+      return gatewayProblem(res, PROBLEMS.unauthenticated, PROBLEMS.unauthenticated.explanation);
+    }
+    let answer: Awaited<ReturnType<Authorize>>;
+    try {
+      answer = await authorize(apiKey, toAuthorizerEvent(event));
+    } catch {
+      return gatewayProblem(res, PROBLEMS.internalError, 'The authorizer failed; retry later.');
+    }
+    if (answer === 'unauthorized') {
+      return gatewayProblem(res, PROBLEMS.unauthenticated, PROBLEMS.unauthenticated.explanation);
+    }
+    if (!allows(answer, methodArn(route))) {
+      return gatewayProblem(res, PROBLEMS.forbidden, PROBLEMS.forbidden.explanation);
+    }
+    event.requestContext.authorizer = {
+      ...answer.context,
+      principalId: answer.principalId,
+    };
   }
 
   const body = await readBody(req, maxBodyBytes);
   if (body === 'too-large') {
     return gatewayProblem(
       res,
-      413,
-      'payload-too-large',
-      'The body is too large',
+      PROBLEMS.payloadTooLarge,
       `The body must be at most ${maxBodyBytes} bytes.`,
     );
   }
+  // As API Gateway with no binary media types: the body is handed over as UTF-8 text (bytes
+  // that are not UTF-8 arrive as U+FFFD, which the charge parser refuses).
+  event.body = body.length > 0 ? body.toString('utf8') : null;
 
-  const event = toProxyEvent(
-    req,
-    url,
-    route,
-    pathParameters,
-    body,
-    requestId,
-    presentedKey,
-    clientId,
-  );
   let result: APIGatewayProxyResult;
   try {
     result = await invokeLocally(route.handler, event, {
@@ -133,41 +200,60 @@ async function handleRequest(
     });
   } catch (error) {
     if (error instanceof InvocationTimeoutError) {
-      return gatewayProblem(
-        res,
-        504,
-        'timeout',
-        'Endpoint request timed out',
-        'The request timed out; retry with the same Idempotency-Key.',
-      );
+      return gatewayProblem(res, PROBLEMS.upstreamTimeout, PROBLEMS.upstreamTimeout.explanation);
     }
-    return gatewayProblem(
-      res,
-      502,
-      'bad-gateway',
-      'Internal server error',
-      'The function failed; retry with the same Idempotency-Key.',
-    );
+    return gatewayProblem(res, PROBLEMS.badGateway, PROBLEMS.badGateway.explanation);
   }
   writeResult(res, result);
+}
+
+function firstHeader(event: APIGatewayProxyEvent, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers)) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+}
+
+function methodArn(route: Route): string {
+  return `${METHOD_ARN_PREFIX}/${route.method}${route.resource}`;
+}
+
+/** IAM-style evaluation of the authorizer's policy for one method: an explicit Deny wins. */
+function allows(result: APIGatewayAuthorizerResult, arn: string): boolean {
+  let allowed = false;
+  for (const statement of result.policyDocument?.Statement ?? []) {
+    const resources = 'Resource' in statement ? [statement.Resource].flat() : [];
+    if (!resources.some((resource) => arnMatches(String(resource), arn))) continue;
+    if (statement.Effect === 'Deny') return false;
+    if (statement.Effect === 'Allow') allowed = true;
+  }
+  return allowed;
+}
+
+function arnMatches(pattern: string, arn: string): boolean {
+  const regex = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  return new RegExp(`^${regex}$`).test(arn);
 }
 
 function matchRoute(
   routes: Route[],
   method: string,
   path: string,
-): { route: Route; pathParameters: Record<string, string> | null } | 'no-resource' | 'no-method' {
+): { route: Route; pathParameters: Record<string, string> | null } | 'no-route' {
   const segments = path.split('/').filter(Boolean);
-  let resourceFound = false;
   for (const route of routes) {
+    if (route.method !== method) continue;
     const pattern = route.resource.split('/').filter(Boolean);
     if (pattern.length !== segments.length) continue;
-    const params: Record<string, string> = {};
+    const params = new Map<string, string>();
     const matches = pattern.every((part, index) => {
       const segment = segments[index] ?? '';
       if (part.startsWith('{') && part.endsWith('}')) {
         try {
-          params[part.slice(1, -1)] = decodeURIComponent(segment);
+          params.set(part.slice(1, -1), decodeURIComponent(segment));
           return true;
         } catch {
           return false;
@@ -175,13 +261,11 @@ function matchRoute(
       }
       return part === segment;
     });
-    if (!matches) continue;
-    resourceFound = true;
-    if (route.method === method) {
-      return { route, pathParameters: Object.keys(params).length > 0 ? params : null };
+    if (matches) {
+      return { route, pathParameters: params.size > 0 ? Object.fromEntries(params) : null };
     }
   }
-  return resourceFound ? 'no-method' : 'no-resource';
+  return 'no-route';
 }
 
 async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | 'too-large'> {
@@ -195,42 +279,49 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer 
   return Buffer.concat(chunks);
 }
 
+/**
+ * Name → value maps built with Object.fromEntries, so a header or query parameter called
+ * `__proto__` or `constructor` is an own property like any other, never the prototype.
+ */
+function multiMap(pairs: Iterable<[string, string]>): {
+  single: Record<string, string>;
+  multi: Record<string, string[]>;
+} {
+  const values = new Map<string, string[]>();
+  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
+  return {
+    single: Object.fromEntries([...values].map(([name, list]) => [name, list.at(-1) ?? ''])),
+    multi: Object.fromEntries(values),
+  };
+}
+
+function rawHeaderPairs(raw: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
+  return pairs;
+}
+
 function toProxyEvent(
   req: IncomingMessage,
   url: URL,
   route: Route,
   pathParameters: Record<string, string> | null,
-  body: Buffer,
   requestId: string,
-  apiKey: string | undefined,
-  clientId: string | undefined,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] ?? '';
-    const value = req.rawHeaders[i + 1] ?? '';
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
-  }
-  const query: Record<string, string> = {};
-  const multiQuery: Record<string, string[]> = {};
-  for (const [key, value] of url.searchParams) {
-    query[key] = value;
-    multiQuery[key] = [...(multiQuery[key] ?? []), value];
-  }
-  const hasQuery = Object.keys(query).length > 0;
+  const headers = multiMap(rawHeaderPairs(req.rawHeaders));
+  const query = multiMap(url.searchParams);
+  const hasQuery = Object.keys(query.single).length > 0;
   return {
     resource: route.resource,
     path: url.pathname,
     httpMethod: route.method,
-    headers,
-    multiValueHeaders,
-    queryStringParameters: hasQuery ? query : null,
-    multiValueQueryStringParameters: hasQuery ? multiQuery : null,
+    headers: headers.single,
+    multiValueHeaders: headers.multi,
+    queryStringParameters: hasQuery ? query.single : null,
+    multiValueQueryStringParameters: hasQuery ? query.multi : null,
     pathParameters,
     stageVariables: null,
-    body: body.length > 0 ? body.toString('utf8') : null,
+    body: null,
     isBase64Encoded: false,
     requestContext: {
       accountId: '000000000000',
@@ -248,8 +339,8 @@ function toProxyEvent(
       identity: {
         accessKey: null,
         accountId: null,
-        apiKey: apiKey ?? null,
-        apiKeyId: clientId ?? null,
+        apiKey: null,
+        apiKeyId: null,
         caller: null,
         clientCert: null,
         cognitoAuthenticationProvider: null,
@@ -266,6 +357,26 @@ function toProxyEvent(
   };
 }
 
+function toAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthorizerEvent {
+  return {
+    type: 'REQUEST',
+    methodArn: `${METHOD_ARN_PREFIX}/${event.httpMethod}${event.resource}`,
+    resource: event.resource,
+    path: event.path,
+    httpMethod: event.httpMethod,
+    headers: event.headers as Record<string, string>,
+    multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
+    pathParameters: event.pathParameters as Record<string, string> | null,
+    queryStringParameters: event.queryStringParameters as Record<string, string> | null,
+    multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<
+      string,
+      string[]
+    > | null,
+    stageVariables: null,
+    requestContext: { ...event.requestContext, authorizer: undefined },
+  };
+}
+
 function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   for (const [name, value] of Object.entries(result.headers ?? {}))
     res.setHeader(name, String(value));
@@ -276,16 +387,17 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
-function gatewayProblem(
-  res: ServerResponse,
-  status: number,
-  slug: string,
-  title: string,
-  detail: string,
-): void {
-  res.statusCode = status;
+function gatewayProblem(res: ServerResponse, problem: ProblemType, detail: string): void {
+  res.statusCode = problem.status;
   res.setHeader('Content-Type', 'application/problem+json');
-  res.end(JSON.stringify({ type: `/problems/${slug}`, title, status, detail }));
+  res.end(JSON.stringify(problemBody(problem, detail)));
+}
+
+/** The page a problem type URI leads to: its title and explanation. */
+function explainProblem(res: ServerResponse, problem: ProblemType): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.end(`${problem.title} (HTTP ${problem.status})\n\n${problem.explanation}\n`);
 }
 
 /** Starts listening on `port` (0 picks a free one) at 127.0.0.1; resolves with the base URL. */

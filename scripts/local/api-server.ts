@@ -1,9 +1,15 @@
 /**
  * The local API process: the charge, get-charge and health Lambdas behind the local
- * API Gateway. Started by `npm start` (scripts/local/start.ts) and by the tests, with
- * DATABASE_URL pointing at a migrated database. Prints one JSON line `{"listening": url}`.
+ * API Gateway, with the same REQUEST authorizer as in AWS. Started by `npm start`
+ * (scripts/local/start.ts) and by the tests, with DATABASE_URL pointing at a migrated
+ * database. Seeds the LOCAL_API_KEYS dev keys into it (idempotently) before listening.
+ * Prints one JSON line `{"listening": url}`.
  */
 
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/authorizer/authorize-request.ts';
+import { seedDevKeys } from '../../functions/clients/manage-clients.ts';
+import { createPool } from '../../functions/store/database.ts';
+import { databaseConnectionFromEnvironment } from '../../functions/store/database-connection.ts';
 import { createLocalApiGateway, listen } from './api-gateway.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
@@ -13,17 +19,29 @@ await initLocalLambdaRuntime();
 // Several invocations share this process, so each "function" gets a bigger pool than in AWS.
 process.env.DB_POOL_MAX ??= '10';
 
-const apiKeys = parseApiKeys(process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS);
-const [charge, getCharge, health] = await Promise.all([
+const seedPool = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
+await seedDevKeys(seedPool, parseApiKeys(process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS));
+await seedPool.end();
+
+const [charge, getCharge, health, authorizer] = await Promise.all([
   import('../../functions/charge/handler.ts'),
   import('../../functions/get-charge/handler.ts'),
   import('../../functions/health/handler.ts'),
+  import('../../functions/authorizer/handler.ts'),
 ]);
+
+const cacheSeconds = process.env.LOCAL_AUTHORIZER_CACHE_SECONDS;
+const authorizerCacheTtlMs =
+  1000 * (cacheSeconds === undefined ? AUTHORIZER_CACHE_TTL_SECONDS : Number(cacheSeconds));
+if (!Number.isFinite(authorizerCacheTtlMs) || authorizerCacheTtlMs < 0) {
+  throw new Error('LOCAL_AUTHORIZER_CACHE_SECONDS must be a number of seconds >= 0');
+}
 
 // GET /metrics and /dashboard of the supervisor's metrics view, on the API's port (npm start).
 const metricsViewUrl = process.env.METRICS_VIEW_URL;
 const server = createLocalApiGateway({
-  apiKeys,
+  authorizer: authorizer.handler,
+  authorizerCacheTtlMs,
   ...(metricsViewUrl ? { intercept: metricsViewProxy(metricsViewUrl) } : {}),
   routes: [
     {

@@ -169,7 +169,8 @@ export class MetricsView {
    * Answers a metrics-view request; returns false (and leaves `res` alone) for any other path.
    */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = requestUrl(req.url);
+    if (!url) return false;
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /metrics':
@@ -413,6 +414,18 @@ function dashboardHtml(): string {
   return dashboard;
 }
 
+/**
+ * The request target as a URL, or undefined when it is not one (`//[`): appended to an
+ * origin rather than resolved against it, so `//x` stays a path instead of a host.
+ */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(`http://localhost${target?.startsWith('/') ? target : `/${target ?? ''}`}`);
+  } catch {
+    return undefined;
+  }
+}
+
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
   res.end(body);
@@ -466,8 +479,8 @@ export function metricsViewProxy(
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const target = new URL(viewUrl);
   return (req, res) => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (!(METRICS_VIEW_PATHS as readonly string[]).includes(path)) return false;
+    const path = requestUrl(req.url)?.pathname;
+    if (!path || !(METRICS_VIEW_PATHS as readonly string[]).includes(path)) return false;
     const upstream = httpRequest(
       {
         hostname: target.hostname,

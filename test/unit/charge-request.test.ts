@@ -16,7 +16,8 @@ function event(overrides: {
   body?: string | null;
   headers?: Record<string, string>;
   multiValueHeaders?: Record<string, string[]>;
-  apiKeyId?: string | null;
+  clientId?: string | null;
+  isBase64Encoded?: boolean;
 }): APIGatewayProxyEvent {
   return {
     body: overrides.body === undefined ? JSON.stringify(VALID_BODY) : overrides.body,
@@ -25,9 +26,11 @@ function event(overrides: {
       'Idempotency-Key': 'key-1',
     },
     multiValueHeaders: overrides.multiValueHeaders ?? {},
-    isBase64Encoded: false,
+    isBase64Encoded: overrides.isBase64Encoded ?? false,
     requestContext: {
-      identity: { apiKeyId: overrides.apiKeyId === undefined ? 'client-a' : overrides.apiKeyId },
+      // The API key id must not be read as the client: only the authorizer's context names it.
+      identity: { apiKeyId: 'key-id-of-the-gateway' },
+      authorizer: { clientId: overrides.clientId === undefined ? 'client-a' : overrides.clientId },
     },
   } as unknown as APIGatewayProxyEvent;
 }
@@ -52,8 +55,8 @@ describe('parseChargeRequest', () => {
     expect(command.idempotencyKey).toBe('k');
   });
 
-  it('rejects a request without a client identity', () => {
-    expect(() => parseChargeRequest(event({ apiKeyId: null }))).toThrow(UnauthenticatedError);
+  it('rejects a request without a client identity from the authorizer', () => {
+    expect(() => parseChargeRequest(event({ clientId: null }))).toThrow(UnauthenticatedError);
   });
 
   it.each([
@@ -77,6 +80,7 @@ describe('parseChargeRequest', () => {
     ['missing', undefined],
     ['empty', ''],
     ['containing a space', 'a b'],
+    ['an empty sf-string', '""'],
     ['non-ASCII', 'clé'],
     ['longer than 255 characters', 'k'.repeat(256)],
   ])('rejects an Idempotency-Key that is %s', (_name, key) => {
@@ -170,5 +174,117 @@ describe('fingerprintOf', () => {
     expect(fingerprintOf(VALID_BODY)).toBe(
       createHash('sha256').update(canonical).digest('base64url'),
     );
+  });
+});
+
+describe('the Idempotency-Key as an RFC 8941 sf-string', () => {
+  const keyOf = (value: string) =>
+    parseChargeRequest(
+      event({ headers: { 'Content-Type': 'application/json', 'Idempotency-Key': value } }),
+    ).idempotencyKey;
+
+  it.each([
+    ['"k"', 'k'],
+    ['k', 'k'],
+    ['"8e03978e-40d5-43e8-bc93-6894a57f9324"', '8e03978e-40d5-43e8-bc93-6894a57f9324'],
+    ['8e03978e-40d5-43e8-bc93-6894a57f9324', '8e03978e-40d5-43e8-bc93-6894a57f9324'],
+    ['"a\\"b"', 'a"b'],
+    ['"a\\\\b"', 'a\\b'],
+    ['"with space"', 'with space'],
+  ])('reads %s as the key %s', (header, key) => {
+    expect(keyOf(header)).toBe(key);
+  });
+
+  it.each([
+    ['an unterminated sf-string', '"k', /broken quoting/],
+    ['a quote inside a bare key', 'k"', /broken quoting/],
+    ['text after the sf-string', '"k"x', /broken quoting/],
+    ['an escape other than \\" and \\\\', '"a\\x"', /broken quoting/],
+    ['a backslash in a bare key', 'a\\b', /broken quoting/],
+    ['parameters on an sf-string', '"k";a=1', /without parameters/],
+    ['parameters on a bare key', 'k;a=1', /without parameters/],
+    ['an inner list', '("a" "b")', /not an inner list/],
+    ['a list', '"a", "b"', /not a list/],
+    ['a non-ASCII sf-string', '"clé"', /broken quoting|sf-string/],
+  ])('refuses %s naming the rule', (_name, header, rule) => {
+    expect(() => keyOf(header)).toThrow(InvalidIdempotencyKeyError);
+    expect(() => keyOf(header)).toThrow(rule);
+  });
+});
+
+describe('a body that is read one way only', () => {
+  const bodyOf = (body: string, headers: Record<string, string> = {}) =>
+    event({
+      body,
+      headers: { 'Content-Type': 'application/json', 'Idempotency-Key': 'k', ...headers },
+    });
+
+  it.each([
+    ['a duplicate amount', '{"amount":1,"currency":"EUR","customerId":"c","amount":999999}'],
+    [
+      'a duplicate nested member',
+      '{"amount":1,"currency":"EUR","customerId":"c","x":{"a":1,"a":2}}',
+    ],
+    [
+      'a fractional amount that rounds',
+      '{"amount":99999999.999999999,"currency":"EUR","customerId":"c"}',
+    ],
+    ['a fraction of zero', '{"amount":1000.0,"currency":"EUR","customerId":"c"}'],
+    ['a tiny fraction', '{"amount":1000.00000000000001,"currency":"EUR","customerId":"c"}'],
+    ['an exponent', '{"amount":1e3,"currency":"EUR","customerId":"c"}'],
+    ['an upper-case exponent', '{"amount":10E2,"currency":"EUR","customerId":"c"}'],
+  ])('refuses %s with 400', (_name, body) => {
+    expect(() => parseChargeRequest(bodyOf(body))).toThrow(InvalidChargeRequestError);
+  });
+
+  it('names the duplicate member and the amount rule', () => {
+    const duplicate = bodyOf('{"amount":1,"amount":2,"currency":"EUR","customerId":"c"}');
+    expect(() => parseChargeRequest(duplicate)).toThrow(
+      expect.objectContaining({
+        problems: [{ field: '(body)', message: 'duplicate member "amount"' }],
+      }),
+    );
+    const fraction = bodyOf('{"amount":1.0,"currency":"EUR","customerId":"c"}');
+    expect(() => parseChargeRequest(fraction)).toThrow(
+      expect.objectContaining({ problems: [expect.objectContaining({ field: 'amount' })] }),
+    );
+  });
+
+  it('keeps __proto__ an unknown field, not a prototype', () => {
+    const body = bodyOf('{"amount":1,"currency":"EUR","customerId":"c","__proto__":{"x":1}}');
+    expect(() => parseChargeRequest(body)).toThrow(/schema/);
+  });
+
+  it.each([
+    ['utf-16', 'application/json; charset=utf-16'],
+    ['latin-1', 'application/json; charset=ISO-8859-1'],
+    ['two charsets', 'application/json; charset=utf-8; charset=utf-16'],
+  ])('refuses a %s charset with 415', (_name, contentType) => {
+    const request = bodyOf(JSON.stringify(VALID_BODY), { 'Content-Type': contentType });
+    expect(() => parseChargeRequest(request)).toThrow(UnsupportedMediaTypeError);
+  });
+
+  it('accepts utf-8 however it is spelled', () => {
+    for (const contentType of [
+      'application/json; charset=UTF-8',
+      'application/json;charset="utf-8"',
+    ]) {
+      const request = bodyOf(JSON.stringify(VALID_BODY), { 'Content-Type': contentType });
+      expect(parseChargeRequest(request).request).toEqual(VALID_BODY);
+    }
+  });
+
+  it('refuses invalid UTF-8, whether the gateway passed the bytes or replaced them', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"amount":1000,"currency":"EUR","customerId":"c","description":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
+    const binary = event({ body: bytes.toString('base64'), isBase64Encoded: true });
+    expect(() => parseChargeRequest(binary)).toThrow(/UTF-8/);
+    expect(() => parseChargeRequest(bodyOf(bytes.toString('utf8')))).toThrow(/UTF-8/);
+    // U+FFFD written as an escape is text the client chose: accepted.
+    const escaped = '{"amount":1000,"currency":"EUR","customerId":"c","description":"\\ufffd"}';
+    expect(parseChargeRequest(bodyOf(escaped)).request.description).toBe('\ufffd');
   });
 });

@@ -16,6 +16,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../../domain/errors.ts';
 import { countMetric, logger } from '../powertools.ts';
+import { PROBLEMS, type ProblemType, problemBody } from './problem-catalogue.ts';
 
 /** An RFC 9457 problem: what went wrong, as JSON the client can act on. */
 export interface Problem {
@@ -28,92 +29,42 @@ export interface Problem {
 
 type ProblemMapping = {
   error: abstract new (...args: never[]) => Error;
-  status: number;
-  slug: string;
-  title: string;
+  problem: ProblemType;
 };
 
-/** The one error-to-HTTP mapping of the API. The first entry whose class matches wins. */
+/** The one error-to-problem mapping of the handlers. The first entry whose class matches wins. */
 const MAPPINGS: ProblemMapping[] = [
-  {
-    error: InvalidChargeRequestError,
-    status: 400,
-    slug: 'invalid-charge-request',
-    title: 'The charge request is not valid',
-  },
-  {
-    error: InvalidIdempotencyKeyError,
-    status: 400,
-    slug: 'invalid-idempotency-key',
-    title: 'The Idempotency-Key header is missing or malformed',
-  },
-  { error: UnauthenticatedError, status: 401, slug: 'unauthenticated', title: 'No API key' },
-  { error: ForbiddenError, status: 403, slug: 'forbidden', title: 'The API key is not valid' },
-  { error: NotFoundError, status: 404, slug: 'not-found', title: 'Not found' },
-  {
-    error: IdempotencyAlreadyInProgressError,
-    status: 409,
-    slug: 'request-in-progress',
-    title: 'A request with this Idempotency-Key is still being processed',
-  },
-  {
-    error: PayloadTooLargeError,
-    status: 413,
-    slug: 'payload-too-large',
-    title: 'The body is too large',
-  },
-  {
-    error: UnsupportedMediaTypeError,
-    status: 415,
-    slug: 'unsupported-media-type',
-    title: 'Unsupported content type',
-  },
-  {
-    error: IdempotencyValidationError,
-    status: 422,
-    slug: 'idempotency-key-reused',
-    title: 'The Idempotency-Key was used with a different body',
-  },
-  {
-    error: IdempotencyKeyReusedError,
-    status: 422,
-    slug: 'idempotency-key-reused',
-    title: 'The Idempotency-Key was used with a different body',
-  },
+  { error: InvalidChargeRequestError, problem: PROBLEMS.invalidChargeRequest },
+  { error: InvalidIdempotencyKeyError, problem: PROBLEMS.invalidIdempotencyKey },
+  { error: UnauthenticatedError, problem: PROBLEMS.unauthenticated },
+  { error: ForbiddenError, problem: PROBLEMS.forbidden },
+  { error: NotFoundError, problem: PROBLEMS.notFound },
+  { error: IdempotencyAlreadyInProgressError, problem: PROBLEMS.requestInProgress },
+  { error: PayloadTooLargeError, problem: PROBLEMS.payloadTooLarge },
+  { error: UnsupportedMediaTypeError, problem: PROBLEMS.unsupportedMediaType },
+  { error: IdempotencyValidationError, problem: PROBLEMS.idempotencyKeyReused },
+  { error: IdempotencyKeyReusedError, problem: PROBLEMS.idempotencyKeyReused },
 ];
-
-const IN_FLIGHT_DETAIL =
-  'The first request with this key has not finished. Retry with the same key and body after Retry-After seconds.';
-const MISMATCH_DETAIL =
-  'This Idempotency-Key was already used with a different request body; nothing was charged. Use a new key for a new charge.';
 
 /** The problem for `error`; anything unmapped is a 500 that reveals nothing internal. */
 export function problemFor(error: unknown): Problem {
   const mapping = MAPPINGS.find((candidate) => error instanceof candidate.error);
   if (!mapping) {
-    return {
-      status: 500,
-      type: '/problems/internal-error',
-      title: 'Internal error',
-      detail:
-        'The request could not be completed. It is safe to retry with the same Idempotency-Key.',
-    };
+    return problemBody(PROBLEMS.internalError, PROBLEMS.internalError.explanation);
   }
+  const { problem } = mapping;
+  // 409 and 422 come from Powertools too, whose messages are not written for clients.
   const detail =
-    mapping.status === 409
-      ? IN_FLIGHT_DETAIL
-      : mapping.status === 422
-        ? MISMATCH_DETAIL
-        : (error as Error).message;
-  return {
-    status: mapping.status,
-    type: `/problems/${mapping.slug}`,
-    title: mapping.title,
+    problem === PROBLEMS.requestInProgress || problem === PROBLEMS.idempotencyKeyReused
+      ? problem.explanation
+      : (error as Error).message;
+  return problemBody(
+    problem,
     detail,
-    ...(error instanceof InvalidChargeRequestError && error.problems.length > 0
+    error instanceof InvalidChargeRequestError && error.problems.length > 0
       ? { errors: error.problems }
-      : {}),
-  };
+      : {},
+  );
 }
 
 /** An `application/problem+json` response for `problem`. */

@@ -76,8 +76,8 @@ describe('the retrying client on the wire', () => {
     );
     const records: AttemptRecord[] = [];
     const lines: string[] = [];
-    // With a 10 ms base the jittered delay alone would be under 10 ms: any longer wait is
-    // the Retry-After floor at work.
+    // With a 10 ms base and cap the jitter is under 10 ms: any longer wait is the
+    // Retry-After floor at work.
     const client = new ChargeClient({
       baseUrl: server.url,
       apiKey: API_KEY,
@@ -98,8 +98,10 @@ describe('the retrying client on the wire', () => {
     expect(gapMs).toBeGreaterThanOrEqual(2_000);
     expect(gapMs).toBeLessThan(3_000);
     expect(records[0]).toMatchObject({ status: 503, retryAfter: '2', retryAfterMs: 2_000 });
-    expect(records[0]?.nextDelayMs).toBe(2_000);
-    expect(records[1]).toMatchObject({ attempt: 2, delayMs: 2_000, status: 201 });
+    // The 10 ms cap bounds the jitter on top of the 2 s floor.
+    expect(records[0]?.nextDelayMs).toBe(2_000 + (records[0]?.jitterMs ?? Number.NaN));
+    expect(records[0]?.jitterMs).toBeLessThan(10);
+    expect(records[1]).toMatchObject({ attempt: 2, delayMs: records[0]?.nextDelayMs, status: 201 });
   });
 
   it('spreads the first retries of 200 clients failing at once over the whole window', async () => {

@@ -205,18 +205,24 @@ describe('ChargeClient: backoff', () => {
     expect(sleeps).toEqual([0, 0]);
   });
 
-  it('waits at least Retry-After (seconds) even when the jittered delay is shorter', async () => {
+  it('waits Retry-After plus full jitter over a Retry-After-wide window, and records both parts', async () => {
     const { client, sleeps, records } = harness([
       { status: 503, headers: { 'Retry-After': '2' } },
       created,
     ]);
     await client.createCharge(INPUT);
-    expect(sleeps).toEqual([2_000]);
-    expect(records[0]).toMatchObject({ retryAfter: '2', retryAfterMs: 2_000, nextDelayMs: 2_000 });
-    expect(records[1]).toMatchObject({ attempt: 2, delayMs: 2_000 });
+    // random() = 0.5 of a 2 s window on top of the 2 s floor.
+    expect(sleeps).toEqual([3_000]);
+    expect(records[0]).toMatchObject({
+      retryAfter: '2',
+      retryAfterMs: 2_000,
+      jitterMs: 1_000,
+      nextDelayMs: 3_000,
+    });
+    expect(records[1]).toMatchObject({ attempt: 2, delayMs: 3_000 });
   });
 
-  it('keeps a jittered delay that is longer than Retry-After', async () => {
+  it('jitters over the backoff window on top of Retry-After when that window is wider', async () => {
     const { client, sleeps } = harness(
       [{ status: 429, headers: { 'Retry-After': '1' } }, created],
       {
@@ -225,7 +231,7 @@ describe('ChargeClient: backoff', () => {
       },
     );
     await client.createCharge(INPUT);
-    expect(sleeps).toEqual([4_000]);
+    expect(sleeps).toEqual([1_000 + 4_000]);
   });
 
   it('honours an HTTP-date Retry-After, measured against the server Date header', async () => {
@@ -240,14 +246,14 @@ describe('ChargeClient: backoff', () => {
       created,
     ]);
     await client.createCharge(INPUT);
-    expect(sleeps).toEqual([3_000]);
+    expect(sleeps).toEqual([3_000 + 1_500]);
   });
 
   it('honours Retry-After on a 409 (the same key still in flight)', async () => {
     const { client, sleeps } = harness([{ status: 409, headers: { 'Retry-After': '1' } }, created]);
     const result = await client.createCharge(INPUT);
     expect(result.status).toBe(201);
-    expect(sleeps).toEqual([1_000]);
+    expect(sleeps).toEqual([1_000 + 500]);
   });
 });
 
@@ -359,9 +365,10 @@ describe('ChargeClient: transcript and metrics', () => {
       retryAfter: '1',
       retryAfterMs: 1_000,
       decision: 'retry',
-      nextDelayMs: 1_000,
+      jitterMs: 500,
+      nextDelayMs: 1_500,
     });
-    expect(parsed[1]).toMatchObject({ attempt: 2, delayMs: 1_000, errorKind: 'network' });
+    expect(parsed[1]).toMatchObject({ attempt: 2, delayMs: 1_500, errorKind: 'network' });
     expect(parsed[1]?.error).toContain('ECONNRESET');
     expect(parsed[1]?.status).toBeUndefined();
     expect(parsed[2]).toMatchObject({

@@ -4,7 +4,7 @@ import {
   fullJitterDelayMs,
   isRetryableStatus,
   parseRetryAfterMs,
-  retryDelayMs,
+  retryDelay,
   serverNowMs,
 } from '../../../client/retry-policy.ts';
 
@@ -77,10 +77,23 @@ describe('Retry-After', () => {
     expect(serverNowMs(null, 42)).toBe(42);
   });
 
-  it('is a floor on the jittered delay, not a replacement for it', () => {
-    expect(retryDelayMs(40, 2_000)).toBe(2_000);
-    expect(retryDelayMs(3_000, 2_000)).toBe(3_000);
-    expect(retryDelayMs(40, undefined)).toBe(40);
+  it('is the floor of the delay, with full jitter on top over at least a Retry-After-wide window', () => {
+    const delay = (retryAfterMs: number | undefined, draw: number, remainingMs = 30_000) =>
+      retryDelay({
+        retry: 0,
+        baseDelayMs: 100,
+        capDelayMs: 5_000,
+        retryAfterMs,
+        remainingMs,
+        random: () => draw,
+      });
+    expect(delay(2_000, 0)).toEqual({ delayMs: 2_000, retryAfterMs: 2_000, jitterMs: 0 });
+    expect(delay(2_000, 0.5)).toEqual({ delayMs: 3_000, retryAfterMs: 2_000, jitterMs: 1_000 });
+    expect(delay(2_000, 0.999_999).delayMs).toBe(3_999);
+    // Bounded by the cap and by the deadline.
+    expect(delay(9_000, 0.999_999).jitterMs).toBe(4_999);
+    expect(delay(2_000, 0.999_999, 2_500).delayMs).toBeLessThan(2_500);
+    expect(delay(undefined, 0.5)).toEqual({ delayMs: 50, jitterMs: 50 });
   });
 });
 
