@@ -41,16 +41,20 @@ export function parseStrictJson(text: string): StrictJson {
   };
 }
 
-function rejectDuplicateMembers(node: AnyNode): void {
-  if (node.type === 'Array') {
-    for (const element of node.elements) rejectDuplicateMembers(element.value);
-  } else if (node.type === 'Object') {
-    const names = new Set<string>();
-    for (const member of node.members) {
-      const name = memberName(member);
-      if (names.has(name)) throw new AmbiguousJsonError(`duplicate member "${name}"`);
-      names.add(name);
-      rejectDuplicateMembers(member.value);
+/** Iterative, so a body nested thousands of levels deep cannot overflow the stack. */
+function rejectDuplicateMembers(root: AnyNode): void {
+  const pending: AnyNode[] = [root];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    if (node.type === 'Array') {
+      for (const element of node.elements) pending.push(element.value);
+    } else if (node.type === 'Object') {
+      const names = new Set<string>();
+      for (const member of node.members) {
+        const name = memberName(member);
+        if (names.has(name)) throw new AmbiguousJsonError(`duplicate member "${name}"`);
+        names.add(name);
+        pending.push(member.value);
+      }
     }
   }
 }

@@ -8,6 +8,8 @@
  * against the real request parser so the two cannot drift apart unnoticed.
  */
 import { Agent, request as httpRequest } from 'node:http';
+import { MIMEType } from 'node:util';
+import { type AnyNode, parse as parseJsonTree } from '@humanwhocodes/momoa';
 import fc from 'fast-check';
 import { SUPPORTED_CURRENCIES } from '../../functions/domain/currencies.ts';
 
@@ -60,8 +62,12 @@ export interface FuzzAnswer {
 // ---------------------------------------------------------------------------------------
 // The oracle
 
-const VISIBLE_ASCII_KEY = /^[\x21-\x7e]{1,255}$/;
-const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+/** RFC 8941 §3.3.3: an sf-string, quotes and all; its only escapes are \\" and \\\\. */
+const SF_STRING = /^"((?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\["\\])*)"$/;
+/** A bare key: visible ASCII without the characters that give a structured field structure. */
+const BARE_KEY = /^[\x21\x23-\x27\x2a\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+$/;
+/** An integer as JSON writes it: no fraction, no exponent. */
+const INTEGER_LITERAL = /^-?(0|[1-9][0-9]*)$/;
 const CUSTOMER_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -71,6 +77,70 @@ const valuesOf = (request: FuzzRequest, name: string): string[] =>
   request.headers
     .filter(([header]) => header.toLowerCase() === name)
     .map(([, value]) => received(value));
+
+/**
+ * The Idempotency-Key a header value names (draft-ietf-httpapi-idempotency-key-header: an
+ * sf-string, or the same characters bare), or undefined when it names none.
+ */
+export function idempotencyKeyOf(value: string): string | undefined {
+  const quoted = SF_STRING.exec(value);
+  const key = quoted ? (quoted[1] ?? '').replace(/\\(["\\])/g, '$1') : value;
+  if (!quoted && !BARE_KEY.test(value)) return undefined;
+  return key.length >= 1 && key.length <= 255 ? key : undefined;
+}
+
+/** Whether a media type is application/json in UTF-8 (no other charset, none twice). */
+function isJsonInUtf8(value: string): boolean {
+  try {
+    const type = new MIMEType(value);
+    const charset = type.params.get('charset');
+    return (
+      type.essence === 'application/json' &&
+      (charset === null || charset.toLowerCase() === 'utf-8') &&
+      (value.match(/charset\s*=/gi)?.length ?? 0) <= 1
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why a JSON text can be read more than one way, or undefined: a duplicate member name at any
+ * depth, or an amount written with a fraction or exponent (which readers round differently).
+ */
+export function ambiguityOf(text: string): string | undefined {
+  let tree: ReturnType<typeof parseJsonTree>;
+  try {
+    tree = parseJsonTree(text, { ranges: true });
+  } catch {
+    return undefined;
+  }
+  // Iterative: a body may nest thousands of levels deep.
+  const duplicate = (root: AnyNode): boolean => {
+    const pending: AnyNode[] = [root];
+    for (let node = pending.pop(); node; node = pending.pop()) {
+      if (node.type === 'Array') pending.push(...node.elements.map((element) => element.value));
+      if (node.type !== 'Object') continue;
+      const names = node.members.map((member) =>
+        member.name.type === 'String' ? member.name.value : member.name.name,
+      );
+      if (new Set(names).size !== names.length) return true;
+      pending.push(...node.members.map((member) => member.value));
+    }
+    return false;
+  };
+  if (duplicate(tree.body)) return 'duplicate member';
+  if (tree.body.type !== 'Object') return undefined;
+  for (const member of tree.body.members) {
+    const name = member.name.type === 'String' ? member.name.value : member.name.name;
+    const range = member.value.range;
+    if (name === 'amount' && member.value.type === 'Number' && range) {
+      if (!INTEGER_LITERAL.test(text.slice(range[0], range[1])))
+        return 'amount not an integer literal';
+    }
+  }
+  return undefined;
+}
 
 /** The problem a body has under the charge schema, or undefined when it is valid. */
 export function chargeBodyProblem(parsed: unknown): string | undefined {
@@ -146,14 +216,18 @@ export function expectationOf(request: FuzzRequest, world: FuzzWorld): Expectati
       return { kind: 'status', status: 404, reason: 'undecodable path parameter' };
     }
   }
+  // API Gateway answers an unknown method like an unknown resource.
   if (request.method !== (route === 'charge' ? 'POST' : 'GET')) {
-    return { kind: 'status', status: 405, reason: 'method not allowed' };
+    return { kind: 'status', status: 404, reason: 'no such method' };
   }
 
-  // API Gateway: the usage plan's key check (duplicates arrive joined by ", ").
-  const apiKeys = valuesOf(request, 'x-api-key');
-  if (apiKeys.length === 0) return { kind: 'status', status: 401, reason: 'no API key' };
-  const client = world.clients.find((candidate) => candidate.apiKey === apiKeys.join(', '));
+  // The REQUEST authorizer's identity source: the x-api-key header (the last one, as the
+  // proxy event's `headers` carries it).
+  const apiKey = valuesOf(request, 'x-api-key').at(-1);
+  if (apiKey === undefined || apiKey === '') {
+    return { kind: 'status', status: 401, reason: 'no API key' };
+  }
+  const client = world.clients.find((candidate) => candidate.apiKey === apiKey);
   if (!client) return { kind: 'status', status: 403, reason: 'unknown API key' };
 
   if (route === 'get-charge') {
@@ -170,19 +244,23 @@ export function expectationOf(request: FuzzRequest, world: FuzzWorld): Expectati
     return { kind: 'status', status: 413, reason: 'body too large' };
   }
   const contentTypes = valuesOf(request, 'content-type');
-  if (contentTypes.length !== 1 || !JSON_MEDIA_TYPE.test(contentTypes[0] ?? '')) {
-    return { kind: 'status', status: 415, reason: 'not exactly one application/json' };
+  if (contentTypes.length !== 1 || !isJsonInUtf8(contentTypes[0] ?? '')) {
+    return { kind: 'status', status: 415, reason: 'not exactly one application/json in UTF-8' };
   }
   const keys = valuesOf(request, 'idempotency-key');
   if (keys.length !== 1) return { kind: 'status', status: 400, reason: `${keys.length} keys` };
-  const key = keys[0] ?? '';
-  if (!VISIBLE_ASCII_KEY.test(key)) return { kind: 'status', status: 400, reason: 'malformed key' };
+  const key = idempotencyKeyOf(keys[0] ?? '');
+  if (key === undefined) return { kind: 'status', status: 400, reason: 'malformed key' };
+  // U+FFFD in the received text: bytes that were not UTF-8 (or a literal the contract refuses).
+  if (body.includes('\ufffd')) return { kind: 'status', status: 400, reason: 'not UTF-8' };
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     return { kind: 'status', status: 400, reason: 'malformed JSON' };
   }
+  const ambiguity = ambiguityOf(body);
+  if (ambiguity) return { kind: 'status', status: 400, reason: ambiguity };
   const problem = chargeBodyProblem(parsed);
   if (problem) return { kind: 'status', status: 400, reason: `invalid body: ${problem}` };
   return {

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningMetricsView, startMetricsView } from '../../scripts/local/metrics-view.ts';
 import {
   type ChargeBody,
   type ChargeRow,
@@ -23,12 +25,17 @@ const CONCURRENCY = 16;
 
 let db: TestDatabase;
 let api: LocalApi;
+let metricsView: RunningMetricsView;
 let world: FuzzWorld;
 let sharedBodies: ChargeBody[];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  api = await startLocalApi(db.url);
+  // As `npm start` serves it: the metrics view's paths answered on the API's port, in front
+  // of the gateway; an exit of the API process counts as a restart there.
+  metricsView = await startMetricsView();
+  api = await startLocalApi(db.url, { METRICS_VIEW_URL: metricsView.url });
+  void api.service.exited.then(() => metricsView.view.recordRestart('api'));
   const clients = [CLIENT_A, CLIENT_B];
   const seeded: FuzzWorld['seeded'] = [];
   for (const [index, client] of [...clients, ...clients, ...clients].entries()) {
@@ -51,6 +58,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await api?.stop();
+  await metricsView?.close();
   await db?.drop();
 });
 
@@ -141,4 +149,89 @@ describe('the HTTP contract under fuzzing', () => {
     expect(serverErrors).toBe(0);
     expect(problems, problems.slice(0, 10).join('\n')).toEqual([]);
   }, 120_000);
+});
+
+/** Sends `bytes` as they are on a fresh connection; resolves with the status and body. */
+function sendRaw(bytes: string): Promise<{ status: number; headers: string; body: string }> {
+  const url = new URL(api.url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    const chunks: Buffer[] = [];
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head = '', body = ''] = text.split('\r\n\r\n', 2);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), headers: head, body });
+    });
+    socket.write(bytes, 'latin1');
+  });
+}
+
+const request = (head: string, body = '') =>
+  `${head}\r\nHost: x\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+const validCharge = JSON.stringify({ amount: 1000, currency: 'EUR', customerId: 'cus_bytes' });
+const chargeHeaders = (key: string) =>
+  `x-api-key: ${CLIENT_A.apiKey}\r\nContent-Type: application/json\r\nIdempotency-Key: ${key}`;
+
+describe('the local gateway under hostile bytes, with the metrics view in front', () => {
+  it.each([
+    ['a path that is no URL', request('GET //[ HTTP/1.1')],
+    [
+      'a path that is no URL, with a key',
+      request(`GET //[ HTTP/1.1\r\nx-api-key: ${CLIENT_A.apiKey}`),
+    ],
+    ['a metrics path that is no URL', request('GET //[/metrics HTTP/1.1')],
+    ['a malformed request line', 'GARBAGE\r\n\r\n'],
+    ['a request line without a version', 'GET /charge\r\n\r\n'],
+    ['a control character in a header', request('GET /health HTTP/1.1\r\nX-A: a\x01b')],
+    ['a header without a colon', request('GET /health HTTP/1.1\r\nnot a header')],
+    ['headers over the limit', request(`GET /health HTTP/1.1\r\nX-Big: ${'b'.repeat(20_000)}`)],
+    [
+      'prototype-named query parameters',
+      request(
+        `GET /charges/x?__proto__=1&constructor=2&toString=3 HTTP/1.1\r\nx-api-key: ${CLIENT_A.apiKey}`,
+      ),
+    ],
+    [
+      'prototype-named query parameters on an unknown path',
+      request('GET /x?__proto__[a]=1&constructor HTTP/1.1'),
+    ],
+    [
+      'a __proto__ API key header',
+      request('POST /charge HTTP/1.1\r\n__proto__: x\r\nX-Api-Key: __proto__'),
+    ],
+    ['an absolute-form target', request('GET http://evil.example/charge HTTP/1.1')],
+    ['an asterisk target', request('OPTIONS * HTTP/1.1')],
+  ])('answers %s with a 4xx problem', async (_name, bytes) => {
+    const answer = await sendRaw(bytes);
+    expect(answer.status, answer.headers).toBeGreaterThanOrEqual(400);
+    expect(answer.status, answer.body).toBeLessThan(500);
+    expect(answer.headers.toLowerCase()).toContain('content-type: application/problem+json');
+    const problem = JSON.parse(answer.body) as { status: number; type: string; detail: string };
+    expect(problem.status).toBe(answer.status);
+    expect(problem.type).toMatch(/^\/problems\/[a-z-]+$/);
+    expect(problem.detail).not.toMatch(/Error|TypeError|at .*\.ts|Invalid URL|prototype/);
+  });
+
+  it('charges a valid request whatever prototype-named headers ride along', async () => {
+    const body = validCharge;
+    const answer = await sendRaw(
+      request(
+        `POST /charge HTTP/1.1\r\n${chargeHeaders(`proto-${randomUUID()}`)}\r\n__proto__: x\r\nconstructor: y`,
+        body,
+      ),
+    );
+    expect(answer.status, answer.body).toBe(201);
+  });
+
+  it('never restarted the API process: the restart count on /metrics is 0', async () => {
+    // After every hostile request above, a normal one still gets its answer.
+    const health = await fetch(`${api.url}/health`);
+    expect(health.status).toBe(200);
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toContain('local_process_restarts_total{service="api"} 0');
+    expect(api.service.child.exitCode).toBeNull();
+  });
 });
