@@ -9,6 +9,8 @@ export const FUNCTION_NAMES = [
   'relay',
   'consumer',
   'migrate',
+  'authorizer',
+  'clients',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

@@ -68,6 +68,18 @@ export class StatelessStack extends Stack {
       memorySize: 256,
     });
 
+    const authorizer = fn('authorizer', {
+      description: 'API REQUEST authorizer: x-api-key secret -> client id and usage key',
+      timeout: Duration.seconds(5),
+      memorySize: 256,
+    });
+    // Not behind the API: an operator invokes it (aws lambda invoke) to manage client keys.
+    const clients = fn('clients', {
+      description: 'Creates, lists, rotates and revokes API clients and their secret keys',
+      timeout: Duration.seconds(30),
+      memorySize: 256,
+    });
+
     const relay = fn('relay', {
       description: 'Drains the outbox to SQS FIFO and EventBridge, rate-limited',
       timeout: RELAY_SCHEDULE,
@@ -107,6 +119,7 @@ export class StatelessStack extends Stack {
       chargeFunction: charge.function,
       getChargeFunction: getCharge.function,
       healthFunction: health.function,
+      authorizerFunction: authorizer.function,
       rateLimit: config.apiRateLimit,
       burstLimit: config.apiBurstLimit,
     });
@@ -134,6 +147,8 @@ export class StatelessStack extends Stack {
       relay,
       consumer,
       migrate,
+      authorizer,
+      clients,
     };
   }
 }

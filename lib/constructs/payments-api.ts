@@ -1,9 +1,16 @@
-import { CfnOutput, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/authorizer/authorize-request.ts';
+import {
+  PROBLEMS,
+  type ProblemType,
+  problemExplanation,
+  problemTypeUri,
+} from '../../functions/commons/http/problem-catalogue.ts';
 import { chargeRequestSchema } from '../../functions/domain/charge.ts';
 import { managedPolicyFinding } from './payments-function.ts';
 
@@ -11,7 +18,9 @@ export interface PaymentsApiProps {
   readonly chargeFunction: lambda.IFunction;
   readonly getChargeFunction: lambda.IFunction;
   readonly healthFunction: lambda.IFunction;
-  /** Usage-plan throttling per API key. */
+  /** The REQUEST authorizer resolving x-api-key to a client (functions/authorizer). */
+  readonly authorizerFunction: lambda.IFunction;
+  /** Usage-plan throttling per client (the usage key the authorizer returns). */
   readonly rateLimit: number;
   readonly burstLimit: number;
 }
@@ -19,99 +28,45 @@ export interface PaymentsApiProps {
 const PROBLEM_CONTENT_TYPE = "'application/problem+json'";
 
 /**
- * API Gateway's own answers (before or instead of a function), as RFC 9457 problems shaped
- * like the functions' ones: same `type` slugs, `application/problem+json`. Gateway-response
- * templates are not VTL, so only `$context` values that are already JSON-safe are used.
+ * API Gateway's own answers (before or instead of a function), from the one problem
+ * catalogue the handlers and the local gateway answer from: same type, title and status.
+ * A type without a status keeps the one API Gateway chose (DEFAULT_4XX/5XX: a Lambda
+ * failure is 502 there, as locally).
  */
-const GATEWAY_PROBLEMS: {
+export const GATEWAY_PROBLEMS: {
   type: apigateway.ResponseType;
-  status?: number;
-  slug: string;
-  title: string;
+  problem: ProblemType;
+  keepStatus?: true;
   headers?: Record<string, string>;
 }[] = [
-  {
-    type: apigateway.ResponseType.BAD_REQUEST_BODY,
-    status: 400,
-    slug: 'invalid-charge-request',
-    title: 'The charge request is not valid',
-  },
+  { type: apigateway.ResponseType.BAD_REQUEST_BODY, problem: PROBLEMS.invalidChargeRequest },
   // The only required parameter is the Idempotency-Key header (path ids are always present).
+  { type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS, problem: PROBLEMS.invalidIdempotencyKey },
+  // No x-api-key (the authorizer's identity source) or the authorizer said Unauthorized.
+  { type: apigateway.ResponseType.UNAUTHORIZED, problem: PROBLEMS.unauthenticated },
+  // The authorizer's Deny: an unknown, revoked or expired key.
+  { type: apigateway.ResponseType.ACCESS_DENIED, problem: PROBLEMS.forbidden },
+  // The usage key the authorizer returned is not in the usage plan.
+  { type: apigateway.ResponseType.INVALID_API_KEY, problem: PROBLEMS.forbidden },
+  { type: apigateway.ResponseType.AUTHORIZER_FAILURE, problem: PROBLEMS.internalError },
   {
-    type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-    status: 400,
-    slug: 'invalid-idempotency-key',
-    title: 'The Idempotency-Key header is missing or malformed',
+    type: apigateway.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    problem: PROBLEMS.internalError,
   },
-  {
-    type: apigateway.ResponseType.UNAUTHORIZED,
-    status: 401,
-    slug: 'unauthenticated',
-    title: 'No API key',
-  },
-  {
-    type: apigateway.ResponseType.ACCESS_DENIED,
-    status: 403,
-    slug: 'forbidden',
-    title: 'Access denied',
-  },
-  // API Gateway answers both a missing and an unknown x-api-key with this type.
-  {
-    type: apigateway.ResponseType.INVALID_API_KEY,
-    status: 403,
-    slug: 'forbidden',
-    title: 'The API key is missing or not valid',
-  },
-  // Without IAM authorization, this type means no such route: 404, not the default 403.
-  {
-    type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN,
-    status: 404,
-    slug: 'not-found',
-    title: 'Not found',
-  },
-  {
-    type: apigateway.ResponseType.RESOURCE_NOT_FOUND,
-    status: 404,
-    slug: 'not-found',
-    title: 'Not found',
-  },
-  {
-    type: apigateway.ResponseType.REQUEST_TOO_LARGE,
-    status: 413,
-    slug: 'payload-too-large',
-    title: 'The body is too large',
-  },
-  {
-    type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE,
-    status: 415,
-    slug: 'unsupported-media-type',
-    title: 'Unsupported content type',
-  },
+  // Without IAM authorization, this type means no such resource or method: 404, not 403.
+  { type: apigateway.ResponseType.MISSING_AUTHENTICATION_TOKEN, problem: PROBLEMS.notFound },
+  { type: apigateway.ResponseType.RESOURCE_NOT_FOUND, problem: PROBLEMS.notFound },
+  { type: apigateway.ResponseType.REQUEST_TOO_LARGE, problem: PROBLEMS.payloadTooLarge },
+  { type: apigateway.ResponseType.UNSUPPORTED_MEDIA_TYPE, problem: PROBLEMS.unsupportedMediaType },
   {
     type: apigateway.ResponseType.THROTTLED,
-    status: 429,
-    slug: 'throttled',
-    title: 'Too many requests',
+    problem: PROBLEMS.throttled,
     headers: { 'Retry-After': "'1'" },
   },
-  {
-    type: apigateway.ResponseType.QUOTA_EXCEEDED,
-    status: 429,
-    slug: 'quota-exceeded',
-    title: 'The API key has used its quota',
-  },
-  {
-    type: apigateway.ResponseType.INTEGRATION_TIMEOUT,
-    status: 504,
-    slug: 'upstream-timeout',
-    title: 'The request timed out; it is safe to retry with the same Idempotency-Key',
-  },
-  {
-    type: apigateway.ResponseType.DEFAULT_4XX,
-    slug: 'bad-request',
-    title: 'The request was rejected',
-  },
-  { type: apigateway.ResponseType.DEFAULT_5XX, slug: 'internal-error', title: 'Internal error' },
+  { type: apigateway.ResponseType.QUOTA_EXCEEDED, problem: PROBLEMS.quotaExceeded },
+  { type: apigateway.ResponseType.INTEGRATION_TIMEOUT, problem: PROBLEMS.upstreamTimeout },
+  { type: apigateway.ResponseType.DEFAULT_4XX, problem: PROBLEMS.badRequest, keepStatus: true },
+  { type: apigateway.ResponseType.DEFAULT_5XX, problem: PROBLEMS.internalError, keepStatus: true },
 ];
 
 /**
@@ -134,6 +89,9 @@ export class PaymentsApi extends Construct {
     this.api = new apigateway.RestApi(this, 'Api', {
       description: 'Effectively-once payments: POST /charge',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
+      // Usage-plan throttling keys on what the authorizer returns (the client's usage key),
+      // not on a header the client sends: the client's only credential is its secret.
+      apiKeySourceType: apigateway.ApiKeySourceType.AUTHORIZER,
       cloudWatchRole: true,
       deployOptions: {
         stageName: 'v1',
@@ -148,14 +106,21 @@ export class PaymentsApi extends Construct {
         },
       },
     });
-    for (const problem of GATEWAY_PROBLEMS) {
-      this.api.addGatewayResponse(`Problem${problem.type.responseType}`, {
-        type: problem.type,
-        statusCode: problem.status === undefined ? undefined : String(problem.status),
-        responseHeaders: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...problem.headers },
-        templates: { 'application/json': problemTemplate(problem) },
+    for (const response of GATEWAY_PROBLEMS) {
+      this.api.addGatewayResponse(`Problem${response.type.responseType}`, {
+        type: response.type,
+        statusCode: response.keepStatus ? undefined : String(response.problem.status),
+        responseHeaders: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...response.headers },
+        templates: { 'application/json': problemTemplate(response) },
       });
     }
+    // The client is whoever owns the secret in x-api-key (functions/authorizer); the answer is
+    // cached per key for the TTL, which bounds how long a revoked key keeps working.
+    const authorizer = new apigateway.RequestAuthorizer(this, 'ClientKeyAuthorizer', {
+      handler: props.authorizerFunction,
+      identitySources: [apigateway.IdentitySource.header('x-api-key')],
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_TTL_SECONDS),
+    });
 
     const chargeModel = this.api.addModel('ChargeRequestModel', {
       contentType: 'application/json',
@@ -173,8 +138,13 @@ export class PaymentsApi extends Construct {
     const integration = (fn: lambda.IFunction) =>
       new apigateway.LambdaIntegration(fn, { allowTestInvoke: false });
 
-    this.api.root.addResource('charge').addMethod('POST', integration(props.chargeFunction), {
+    const byClient = {
+      authorizer,
+      authorizationType: apigateway.AuthorizationType.CUSTOM,
       apiKeyRequired: true,
+    };
+    this.api.root.addResource('charge').addMethod('POST', integration(props.chargeFunction), {
+      ...byClient,
       requestValidator: validateBodyAndParameters,
       requestModels: { 'application/json': chargeModel },
       requestParameters: { 'method.request.header.Idempotency-Key': true },
@@ -183,7 +153,7 @@ export class PaymentsApi extends Construct {
       .addResource('charges')
       .addResource('{id}')
       .addMethod('GET', integration(props.getChargeFunction), {
-        apiKeyRequired: true,
+        ...byClient,
         requestValidator: validateParameters,
         requestParameters: { 'method.request.path.id': true },
       });
@@ -191,20 +161,25 @@ export class PaymentsApi extends Construct {
       .addResource('health')
       .addMethod('GET', integration(props.healthFunction), { apiKeyRequired: false });
 
+    const explanations = addProblemExplanations(this.api.root.addResource('problems'));
+
     this.usagePlan = this.api.addUsagePlan('UsagePlan', {
       description: 'Per-client throttling of the payments API',
       throttle: { rateLimit: props.rateLimit, burstLimit: props.burstLimit },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
+    // The usage key of the first client: `npm run clients -- create` (or the ClientsFunction)
+    // stores its value with the client (docs/RUNBOOK.md). Clients never send it.
     this.defaultApiKey = this.api.addApiKey('DefaultClientKey', {
-      description: 'The first client of the payments API',
+      description: 'Usage-plan key of the first client (returned by the authorizer)',
     });
     this.usagePlan.addApiKey(this.defaultApiKey);
 
     new CfnOutput(this, 'Url', { value: this.api.url });
     new CfnOutput(this, 'DefaultApiKeyId', {
       value: this.defaultApiKey.keyId,
-      description: 'aws apigateway get-api-key --include-value --api-key <id>',
+      description:
+        "The first client's usage key: aws apigateway get-api-key --include-value --api-key <id>",
     });
 
     Validations.of(this.api).acknowledge(
@@ -221,11 +196,16 @@ export class PaymentsApi extends Construct {
           'execution logs.',
       },
     );
-    const apiKeyReason =
-      'Clients authenticate with an API key (x-api-key) in a usage plan; the key id is the ' +
-      'client that owns idempotency keys and charges (SPEC: a key belongs to the calling client).';
+    const authorizerReason =
+      'Clients authenticate with a secret key checked by a Lambda REQUEST authorizer, which ' +
+      'names the client that owns idempotency keys and charges; not a Cognito user pool.';
     for (const method of this.api.methods) {
-      const reason = method === healthMethod ? 'GET /health is public by design.' : apiKeyReason;
+      const reason =
+        method === healthMethod
+          ? 'GET /health is public by design.'
+          : explanations.includes(method)
+            ? 'Problem type explanations are public documentation (a mock integration).'
+            : authorizerReason;
       Validations.of(method).acknowledge(
         { id: 'AwsSolutions-APIG4', reason },
         { id: 'AwsSolutions-COG4', reason },
@@ -246,14 +226,49 @@ export function chargeRequestJsonSchema(): apigateway.JsonSchema {
   } as apigateway.JsonSchema;
 }
 
-function problemTemplate(problem: (typeof GATEWAY_PROBLEMS)[number]): string {
+function problemTemplate(response: (typeof GATEWAY_PROBLEMS)[number]): string {
+  const { problem } = response;
   return JSON.stringify({
-    type: `/problems/${problem.slug}`,
+    type: problemTypeUri(problem),
     title: problem.title,
-    ...(problem.status === undefined ? {} : { status: problem.status }),
+    ...(response.keepStatus ? {} : { status: problem.status }),
     detail: '@@MESSAGE@@',
     requestId: '$context.requestId',
   }).replace('"@@MESSAGE@@"', '$context.error.messageString');
+}
+
+/**
+ * GET /problems/{slug}: where each problem type URI leads, a short explanation from the
+ * catalogue, served by API Gateway itself (mock integrations: no function, no key).
+ */
+function addProblemExplanations(problems: apigateway.IResource): apigateway.Method[] {
+  const unique = new Map(Object.values(PROBLEMS).map((problem) => [problem.slug, problem]));
+  return [...unique.values()].map((problem) =>
+    problems.addResource(problem.slug).addMethod(
+      'GET',
+      new apigateway.MockIntegration({
+        requestTemplates: { 'application/json': '{"statusCode": 200}' },
+        integrationResponses: [
+          {
+            statusCode: '200',
+            responseParameters: {
+              'method.response.header.Content-Type': "'text/plain; charset=utf-8'",
+            },
+            responseTemplates: { 'application/json': problemExplanation(problem) },
+          },
+        ],
+      }),
+      {
+        apiKeyRequired: false,
+        methodResponses: [
+          {
+            statusCode: '200',
+            responseParameters: { 'method.response.header.Content-Type': true },
+          },
+        ],
+      },
+    ),
+  );
 }
 
 function accessLogFormat(): apigateway.AccessLogFormat {
@@ -261,6 +276,7 @@ function accessLogFormat(): apigateway.AccessLogFormat {
     JSON.stringify({
       requestId: '$context.requestId',
       requestTime: '$context.requestTimeEpoch',
+      clientId: '$context.authorizer.clientId',
       apiKeyId: '$context.identity.apiKeyId',
       sourceIp: '$context.identity.sourceIp',
       httpMethod: '$context.httpMethod',

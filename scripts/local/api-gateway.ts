@@ -12,6 +12,7 @@ import {
   type ProblemType,
   problemAt,
   problemBody,
+  problemExplanation,
 } from '../../functions/commons/http/problem-catalogue.ts';
 import { InvocationTimeoutError, invokeLocally, type LambdaHandler } from './lambda-runtime.ts';
 
@@ -71,8 +72,7 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): Server {
     }
     handleRequest(req, res, options, authorize, maxBodyBytes).catch(() => {
       // Only reached if writing the response itself failed (the client went away).
-      if (!res.headersSent)
-        gatewayProblem(res, PROBLEMS.badGateway, PROBLEMS.badGateway.explanation);
+      if (!res.headersSent) functionFailed(res);
       else res.destroy();
     });
   });
@@ -202,7 +202,7 @@ async function handleRequest(
     if (error instanceof InvocationTimeoutError) {
       return gatewayProblem(res, PROBLEMS.upstreamTimeout, PROBLEMS.upstreamTimeout.explanation);
     }
-    return gatewayProblem(res, PROBLEMS.badGateway, PROBLEMS.badGateway.explanation);
+    return functionFailed(res);
   }
   writeResult(res, result);
 }
@@ -387,17 +387,32 @@ function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
-function gatewayProblem(res: ServerResponse, problem: ProblemType, detail: string): void {
-  res.statusCode = problem.status;
+function gatewayProblem(
+  res: ServerResponse,
+  problem: ProblemType,
+  detail: string,
+  status = problem.status,
+): void {
+  res.statusCode = status;
   res.setHeader('Content-Type', 'application/problem+json');
-  res.end(JSON.stringify(problemBody(problem, detail)));
+  res.end(JSON.stringify(problemBody(problem, detail, {}, status)));
+}
+
+/** A function that threw: 502, as API Gateway answers it (DEFAULT_5XX keeps the 502). */
+function functionFailed(res: ServerResponse): void {
+  gatewayProblem(
+    res,
+    PROBLEMS.internalError,
+    'The function failed; retry with the same Idempotency-Key.',
+    502,
+  );
 }
 
 /** The page a problem type URI leads to: its title and explanation. */
 function explainProblem(res: ServerResponse, problem: ProblemType): void {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-  res.end(`${problem.title} (HTTP ${problem.status})\n\n${problem.explanation}\n`);
+  res.end(problemExplanation(problem));
 }
 
 /** Starts listening on `port` (0 picks a free one) at 127.0.0.1; resolves with the base URL. */

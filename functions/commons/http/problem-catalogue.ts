@@ -114,12 +114,6 @@ export const PROBLEMS = {
     'Internal error',
     'The request could not be completed. It is safe to retry with the same Idempotency-Key.',
   ),
-  badGateway: problem(
-    'bad-gateway',
-    502,
-    'The function failed',
-    'The function behind the gateway failed. It is safe to retry with the same Idempotency-Key.',
-  ),
   upstreamTimeout: problem(
     'upstream-timeout',
     504,
@@ -149,4 +143,9 @@ export function problemBody(
   status: number = problem.status,
 ) {
   return { type: problemTypeUri(problem), title: problem.title, status, detail, ...extra };
+}
+
+/** The text a problem type URI leads to (served locally and by API Gateway in AWS). */
+export function problemExplanation(problem: ProblemType): string {
+  return `${problem.title} (HTTP ${problem.status})\n\n${problem.explanation}\n`;
 }
