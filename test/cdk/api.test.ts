@@ -22,10 +22,39 @@ function method(httpMethod: string, pathPart: string) {
   return matches[0]?.Properties ?? {};
 }
 
-describe('API keys and usage plan', () => {
-  it('refuses POST /charge and GET /charges/{id} without an API key', () => {
-    expect(method('POST', 'charge').ApiKeyRequired).toBe(true);
-    expect(method('GET', '{id}').ApiKeyRequired).toBe(true);
+describe('client identity: the REQUEST authorizer and the usage plan', () => {
+  it('puts POST /charge and GET /charges/{id} behind the REQUEST authorizer on x-api-key', () => {
+    const [authorizerId] = resourceNamed(
+      template,
+      'AWS::ApiGateway::Authorizer',
+      'ApiClientKeyAuthorizer',
+    );
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', {
+      Type: 'REQUEST',
+      IdentitySource: 'method.request.header.x-api-key',
+      // A revoked key is refused at most this long after the revocation (docs/RUNBOOK.md).
+      AuthorizerResultTtlInSeconds: 60,
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': Match.arrayWith([
+          Match.arrayWith([
+            Match.objectLike({
+              'Fn::GetAtt': [Match.stringLikeRegexp('^AuthorizerFunction'), 'Arn'],
+            }),
+          ]),
+        ]),
+      }),
+    });
+    for (const secured of [method('POST', 'charge'), method('GET', '{id}')]) {
+      expect(secured).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: authorizerId },
+        ApiKeyRequired: true,
+      });
+    }
+  });
+
+  it('throttles by the usage key the authorizer returns, not by a header the client sends', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER' });
   });
 
   it('answers GET /health without an API key, throttled on its own', () => {
@@ -129,7 +158,7 @@ describe('gateway responses', () => {
 });
 
 describe('access logs', () => {
-  it('writes one JSON access-log line per request, with the client key id, to a log group', () => {
+  it('writes one JSON access-log line per request, with the client id, to a log group', () => {
     const [logGroupId] = resourceNamed(template, 'AWS::Logs::LogGroup', 'ApiAccessLogs');
     const [, stage] = resourceNamed(template, 'AWS::ApiGateway::Stage', 'ApiDeploymentStage');
     const setting = stage.Properties.AccessLogSetting as {
@@ -139,7 +168,7 @@ describe('access logs', () => {
     expect(setting.DestinationArn).toEqual({ 'Fn::GetAtt': [logGroupId, 'Arn'] });
     expect(JSON.parse(setting.Format)).toMatchObject({
       requestId: '$context.requestId',
-      apiKeyId: '$context.identity.apiKeyId',
+      clientId: '$context.authorizer.clientId',
       status: '$context.status',
     });
   });
