@@ -92,10 +92,12 @@ export function createLocalApiGateway(options: LocalApiGatewayOptions): Server {
   return server;
 }
 
-/** The request target as a URL; undefined for one no URL parser can read. */
-function requestUrl(target: string | undefined): URL | undefined {
+/**
+ * The request target as a URL; undefined for one no URL parser can read. Appended to an
+ * origin rather than resolved against it, so `//x` stays a path instead of a host.
+ */
+export function requestUrl(target: string | undefined): URL | undefined {
   try {
-    // Appended, not resolved against a base: `//[` is then a path, not an authority.
     return new URL(`http://localhost${target?.startsWith('/') ? target : `/${target ?? ''}`}`);
   } catch {
     return undefined;

@@ -24,7 +24,7 @@ import {
 } from 'node:http';
 import { type ClientMetricsSnapshot, RETRY_DELAY_BUCKETS_SECONDS } from '../../client/index.ts';
 import { IDEMPOTENCY_OUTCOMES, MetricName } from '../../functions/commons/metric-names.ts';
-import { listen } from './api-gateway.ts';
+import { listen, requestUrl } from './api-gateway.ts';
 import { GAUGES, MetricsRegistry } from './emf-metrics.ts';
 
 /** Paths the view answers; the API gateway forwards exactly these to it. */
@@ -412,18 +412,6 @@ let dashboard: string | undefined;
 function dashboardHtml(): string {
   dashboard ??= readFileSync(new URL('./dashboard.html', import.meta.url), 'utf8');
   return dashboard;
-}
-
-/**
- * The request target as a URL, or undefined when it is not one (`//[`): appended to an
- * origin rather than resolved against it, so `//x` stays a path instead of a host.
- */
-function requestUrl(target: string | undefined): URL | undefined {
-  try {
-    return new URL(`http://localhost${target?.startsWith('/') ? target : `/${target ?? ''}`}`);
-  } catch {
-    return undefined;
-  }
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string): void {
