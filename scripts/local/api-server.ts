@@ -19,11 +19,18 @@ await initLocalLambdaRuntime();
 // Several invocations share this process, so each "function" gets a bigger pool than in AWS.
 process.env.DB_POOL_MAX ??= '10';
 
-const seedPool = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
-await seedDevKeys(seedPool, parseApiKeys(process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS));
-await seedPool.end();
+async function seedLocalApiKeys(): Promise<void> {
+  const pool = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
+  try {
+    await seedDevKeys(pool, parseApiKeys(process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS));
+  } finally {
+    await pool.end();
+  }
+}
 
-const [charge, getCharge, health, authorizer] = await Promise.all([
+// Seeding and loading the handlers overlap; the server listens only once both are done.
+const [, charge, getCharge, health, authorizer] = await Promise.all([
+  seedLocalApiKeys(),
   import('../../functions/charge/handler.ts'),
   import('../../functions/get-charge/handler.ts'),
   import('../../functions/health/handler.ts'),
