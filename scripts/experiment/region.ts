@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
+import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { headerValues } from '../../functions/commons/http/responses.ts';
 import { createPool } from '../../functions/store/database.ts';
 import { publishOldestPendingEvents } from '../../functions/store/outbox-store.ts';
 import { createLocalApiGateway, listen } from '../local/api-gateway.ts';
@@ -16,6 +18,26 @@ const { createChargeHandler } = await import('../../functions/charge/handler.ts'
 
 export const EXPERIMENT_API_KEY = 'failover-experiment-key';
 export const EXPERIMENT_CLIENT_ID = 'failover-experiment-client';
+
+/**
+ * The experiment measures the charge path across a failover, not authentication: one fixed
+ * key, answered without a database (a standby region's is read-only until promoted).
+ */
+async function experimentAuthorizer(
+  event: APIGatewayRequestAuthorizerEvent,
+): Promise<APIGatewayAuthorizerResult> {
+  const allowed = headerValues(event, 'x-api-key')[0] === EXPERIMENT_API_KEY;
+  return {
+    principalId: EXPERIMENT_CLIENT_ID,
+    policyDocument: {
+      Version: '2012-10-17',
+      Statement: [
+        { Action: 'execute-api:Invoke', Effect: allowed ? 'Allow' : 'Deny', Resource: '*' },
+      ],
+    },
+    context: { clientId: EXPERIMENT_CLIENT_ID },
+  };
+}
 
 export interface RegionOptions {
   name: string;
@@ -54,7 +76,8 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
     inFlightRetryAfterSeconds: 1,
   });
   const server: Server = createLocalApiGateway({
-    apiKeys: new Map([[EXPERIMENT_API_KEY, EXPERIMENT_CLIENT_ID]]),
+    authorizer: experimentAuthorizer,
+    authorizerCacheTtlMs: 0,
     routes: [
       {
         method: 'POST',
