@@ -29,7 +29,11 @@ export async function handler(event: ClientsCommand): Promise<unknown> {
   try {
     switch (event.command) {
       case 'create':
-        return await createClient(db, event.clientId, event.usageKey ?? null);
+        // Behind API Gateway a client without a usage-plan key would be refused (403).
+        if (!event.usageKey) {
+          return { error: 'usageKey is required: the value of its API key in the usage plan' };
+        }
+        return await createClient(db, event.clientId, event.usageKey);
       case 'list':
         return await listClientKeys(db);
       case 'rotate':
