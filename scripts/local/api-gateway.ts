@@ -7,6 +7,7 @@ import type {
   APIGatewayProxyResult,
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
+import { UNAUTHORIZED } from '../../functions/authorizer/authorize-request.ts';
 import {
   PROBLEMS,
   type ProblemType,
@@ -122,7 +123,7 @@ function cachedAuthorizer(authorizer: RequestAuthorizer, ttlMs: number): Authori
         requestId: event.requestContext.requestId,
       });
     } catch (error) {
-      if (error instanceof Error && error.message === 'Unauthorized') return 'unauthorized';
+      if (error instanceof Error && error.message === UNAUTHORIZED) return 'unauthorized';
       throw error;
     }
     if (ttlMs > 0) {
