@@ -469,6 +469,11 @@ export function requestArbitrary(options: RequestArbitraryOptions): fc.Arbitrary
       weight: 6,
       arbitrary: sharedKey.map((key) => [['Idempotency-Key', key]] as [string, string][]),
     },
+    // The same keys as RFC 8941 sf-strings: one key with the bare form, never two charges.
+    {
+      weight: 3,
+      arbitrary: sharedKey.map((key) => [['Idempotency-Key', `"${key}"`]] as [string, string][]),
+    },
     {
       weight: 6,
       arbitrary: fc.uuid().map((key) => [['Idempotency-Key', key]] as [string, string][]),
@@ -518,6 +523,8 @@ export function requestArbitrary(options: RequestArbitraryOptions): fc.Arbitrary
       arbitrary: fc
         .constantFrom(
           'application/json; charset=utf-8',
+          'application/json; charset=utf-16',
+          'application/json; charset="UTF-8"',
           'Application/JSON',
           'application/json ; foo=bar',
           'application/json;',
@@ -576,6 +583,9 @@ export function requestArbitrary(options: RequestArbitraryOptions): fc.Arbitrary
             'Authorization',
             'X-Client-Id',
             'Cookie',
+            '__proto__',
+            'constructor',
+            'toString',
           ),
           headerText,
         ),

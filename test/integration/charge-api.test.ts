@@ -265,3 +265,94 @@ describe('client scoping', () => {
     expect(answer.json()).toEqual({ status: 'ok' });
   });
 });
+
+describe('the Idempotency-Key as an RFC 8941 sf-string, over HTTP', () => {
+  it('makes "k" then k one charge, the second answer a replay', async () => {
+    const key = newKey();
+    const quoted = await postCharge(api.url, {
+      apiKey: CLIENT_A.apiKey,
+      idempotencyKey: `"${key}"`,
+    });
+    expect(quoted.status).toBe(201);
+    const bare = await postCharge(api.url, { apiKey: CLIENT_A.apiKey, idempotencyKey: key });
+    expect(bare.status).toBe(201);
+    expect(bare.headers.get('idempotent-replayed')).toBe('true');
+    expect(bare.json().id).toBe(quoted.json().id);
+    expect(await chargeRows(CLIENT_A.clientId, key)).toEqual([{ id: quoted.json().id }]);
+  });
+
+  it.each([
+    ['broken quoting', '"k'],
+    ['a stray quote', 'k"'],
+    ['parameters', '"k";v=1'],
+    ['bare parameters', 'k;v=1'],
+    ['an inner list', '("a" "b")'],
+    ['a list', '"a", "b"'],
+    ['a bad escape', '"a\\x"'],
+  ])('answers %s with 400 naming the rule, charging nothing', async (_name, header) => {
+    const answer = await postCharge(api.url, { apiKey: CLIENT_A.apiKey, idempotencyKey: header });
+    const problem = expectProblem(answer, 400);
+    expect(problem.type).toBe('/problems/invalid-idempotency-key');
+    expect(problem.detail).toMatch(/sf-string|quoting|parameters|list/);
+  });
+});
+
+describe('a body read one way only, over HTTP', () => {
+  const raw = (rawBody: string, contentType = 'application/json') => ({
+    apiKey: CLIENT_A.apiKey,
+    idempotencyKey: newKey(),
+    rawBody,
+    contentType,
+  });
+  const chargesNow = async () =>
+    (await db.pool.query('SELECT count(*)::int AS n FROM charges')).rows[0].n as number;
+
+  it.each([
+    [
+      'a duplicate amount',
+      raw('{"amount":1,"currency":"EUR","customerId":"c","amount":999999}'),
+      400,
+    ],
+    [
+      'a fractional amount',
+      raw('{"amount":99999999.999999999,"currency":"EUR","customerId":"c"}'),
+      400,
+    ],
+    [
+      'a tiny fraction',
+      raw('{"amount":1000.00000000000001,"currency":"EUR","customerId":"c"}'),
+      400,
+    ],
+    ['an exponent', raw('{"amount":1e3,"currency":"EUR","customerId":"c"}'), 400],
+    [
+      'a utf-16 charset',
+      raw(JSON.stringify(VALID_CHARGE), 'application/json; charset=utf-16'),
+      415,
+    ],
+  ])('refuses %s and charges nothing', async (_name, call, status) => {
+    const before = await chargesNow();
+    expectProblem(await postCharge(api.url, call), status);
+    expect(await chargesNow()).toBe(before);
+  });
+
+  it('refuses a body that is not UTF-8 and charges nothing', async () => {
+    const before = await chargesNow();
+    const body = Buffer.concat([
+      Buffer.from('{"amount":1000,"currency":"EUR","customerId":"c","description":"'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    const response = await fetch(`${api.url}/charge`, {
+      method: 'POST',
+      headers: {
+        'x-api-key': CLIENT_A.apiKey,
+        'Idempotency-Key': newKey(),
+        'Content-Type': 'application/json',
+      },
+      body,
+    });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { detail: string }).detail).toMatch(/UTF-8/);
+    expect(await chargesNow()).toBe(before);
+  });
+});

@@ -35,13 +35,14 @@ const SHARED_BODIES = [{ amount: 500, currency: 'EUR', customerId: 'cus_shared' 
 
 /** The proxy event the local gateway builds: values trimmed by HTTP, duplicates kept. */
 function gatewayEvent(request: FuzzRequest, clientId: string): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  // A Map, then own properties: a header named `constructor` or `__proto__` is just a header.
+  const values = new Map<string, string[]>();
   for (const [name, raw] of request.headers) {
     const value = raw.replace(/^[ \t]+|[ \t]+$/g, '');
-    headers[name] = value;
-    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value];
+    values.set(name, [...(values.get(name) ?? []), value]);
   }
+  const headers = Object.fromEntries([...values].map(([name, list]) => [name, list.at(-1)]));
+  const multiValueHeaders = Object.fromEntries(values);
   const body = Buffer.from(request.body, 'utf8');
   return {
     headers,
