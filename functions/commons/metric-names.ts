@@ -23,6 +23,9 @@ export const MetricName = {
   relayPublishedTotal: 'relay_published_total',
   retryBudgetExhaustedTotal: 'retry_budget_exhausted_total',
   idempotencyCacheTotal: 'idempotency_cache_total',
+  unappliedCharges: 'unapplied_charges',
+  reconciliationRequeuedTotal: 'reconciliation_requeued_total',
+  poisonMessageTotal: 'poison_message_total',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

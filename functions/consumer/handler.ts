@@ -1,25 +1,40 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { numberEnv } from '../commons/config.ts';
+import { createSqsClient } from '../commons/aws-clients.ts';
+import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
-import { countMetric } from '../commons/powertools.ts';
-import { chargeCreatedMessageSchema } from '../domain/charge-events.ts';
+import { countMetric, logger } from '../commons/powertools.ts';
 import { createPool, openConnections } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { applyLedgerPostings } from '../store/ledger-store.ts';
+import { sendToDeadLetterQueue } from './dead-letter.ts';
+import { parseChargeEvent } from './parse-charge-event.ts';
 
 const poolSize = numberEnv('DB_POOL_MAX', 2);
 const db = createPool(await databaseConnectionFromEnvironment(), { max: poolSize });
 await openConnections(db, poolSize);
+const sqs = createSqsClient();
+const deadLetterQueueUrl = requiredEnv('DLQ_URL');
 
 /**
- * Applies one charge event to the ledger. Throwing fails this message only: SQS redelivers
- * it, and after maxReceiveCount moves it to the DLQ. A message that does not parse is poison
- * and fails every time, by design, so it ends up there for a human.
+ * Applies one charge event to the ledger. A message that fails the schema is poison: it is
+ * moved to the DLQ at once and acknowledged, so its customer's later messages go on. Any
+ * other failure (the database) throws: SQS redelivers the message, and after maxReceiveCount
+ * moves it to the DLQ; SQS keeps that count, so it survives a database outage.
  */
 async function applyChargeEvent(record: SQSRecord): Promise<void> {
-  const message = chargeCreatedMessageSchema.parse(JSON.parse(record.body));
-  const outcome = await applyLedgerPostings(db, message);
+  const parsed = parseChargeEvent(record.body);
+  if (!parsed.ok) {
+    // If this send fails, the message fails and is retried like any transient failure.
+    await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, record, parsed.reason);
+    countMetric('poison_message_total');
+    logger.error('poison message moved to the DLQ', {
+      messageId: record.messageId,
+      reason: parsed.reason,
+    });
+    return;
+  }
+  const outcome = await applyLedgerPostings(db, parsed.message);
   // Counted at commit, so a crash below cannot lose the count.
   countMetric(outcome === 'applied' ? 'ledger_applied_total' : 'inbox_duplicate_total');
   // Applied but not acknowledged: a crash here means a redelivery the inbox must absorb.
@@ -27,9 +42,9 @@ async function applyChargeEvent(record: SQSRecord): Promise<void> {
 }
 
 /**
- * The SQS FIFO event handler. With skipGroupOnError, a failing message fails the rest of its
- * own message group in this batch (their order must hold) while other customers' messages
- * are still applied.
+ * The SQS FIFO event handler. With skipGroupOnError, a message that fails (transiently) fails
+ * the rest of its own message group in this batch (their order must hold) while other
+ * customers' messages are still applied.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   const processor = new SqsFifoPartialProcessorAsync();

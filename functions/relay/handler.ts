@@ -1,28 +1,35 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
 import { TokenBucket } from '../../client/token-bucket.ts';
-import { createSqsClient } from '../commons/aws-clients.ts';
+import { createEventBridgeClient, createSqsClient } from '../commons/aws-clients.ts';
 import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';
 import { createPool } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import {
+  busPendingEvents,
+  deferBusDelivery,
+  markBusPublished,
+  markPublished,
   outboxLagSeconds,
-  type PendingEvent,
-  publishOldestPendingEvents,
+  pendingEvents,
 } from '../store/outbox-store.ts';
+import { releaseLease, tryAcquireLease } from '../store/relay-lease-store.ts';
+import { deliverToEventBus } from './event-bus-delivery.ts';
 import { publishChargeEvents } from './event-bus-publisher.ts';
 import { publishPendingEvents, type RelayRun } from './publish-pending-events.ts';
-import { type PublishResult, sendEventBatch } from './sqs-publisher.ts';
+import { RelayLease } from './relay-lease.ts';
+import { OUTBOX_RELAY_LEASE, RELAY_SETTINGS as settings } from './relay-settings.ts';
+import { sendEventBatch } from './sqs-publisher.ts';
 import { WarmUp } from './warm-up.ts';
 
-const WARM_UP_SECONDS = 3;
-
+// Lanes send side by side and the bus loop, lease renewals and health reports share the pool.
 const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', 2),
+  max: numberEnv('DB_POOL_MAX', settings.sendLanes + 2),
 });
 const sqs = createSqsClient();
 const queueUrl = requiredEnv('QUEUE_URL');
@@ -30,60 +37,118 @@ const deadLetterQueueUrl = requiredEnv('DLQ_URL');
 const maxEventsPerSecond = numberEnv('RELAY_MAX_EVENTS_PER_SECOND', 500);
 const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
 const eventBusName = process.env.EVENT_BUS_NAME;
-const eventBridge = eventBusName ? new EventBridgeClient({}) : undefined;
+const eventBridge = eventBusName ? await createEventBridgeClient() : undefined;
+// One holder per execution environment: a later invocation here renews instead of waiting.
+const holder = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${process.pid}:${randomUUID()}`;
+const leaseTtlMs = numberEnv('RELAY_LEASE_TTL_MS', settings.leaseTtlMs);
+const lease = new RelayLease(
+  {
+    tryAcquire: () => tryAcquireLease(db, OUTBOX_RELAY_LEASE, holder, leaseTtlMs),
+    release: (token) => releaseLease(db, OUTBOX_RELAY_LEASE, holder, token),
+  },
+  { ttlMs: leaseTtlMs, renewEveryMs: settings.leaseRenewEveryMs, safetyMs: settings.leaseSafetyMs },
+);
+const onError = (error: unknown) =>
+  logger.warn('relay: retrying after an error', { error: errorText(error) });
 
 /**
- * Publishes a batch to the queue and, when EVENT_BUS_NAME is set, to the bus for other
- * subscribers. An event counts as published only when every destination took it; otherwise
- * it stays pending and is sent again (the queue's and subscribers' dedup absorb the repeat).
- */
-async function sendBatch(events: PendingEvent[]): Promise<PublishResult> {
-  const queued = await sendEventBatch(sqs, queueUrl, events);
-  if (!eventBridge || !eventBusName || queued.published.length === 0) return queued;
-  const accepted = new Set(queued.published);
-  const onBus = await publishChargeEvents(
-    eventBridge,
-    eventBusName,
-    events
-      .filter((event) => accepted.has(event.eventId))
-      .map((event) => ({ ...event, type: event.eventType })),
-  );
-  if (onBus.failures.length > 0)
-    logger.warn('events rejected by the event bus stay pending', { failures: onBus.failures });
-  return { published: onBus.publishedIds, failed: [...queued.failed, ...onBus.failedIds] };
-}
-
-/**
- * The scheduled relay: drains the outbox into the SQS FIFO queue at no more than
- * RELAY_MAX_EVENTS_PER_SECOND, then reports outbox lag and DLQ depth and deletes expired
- * idempotency records.
+ * The relay: one invocation drains the outbox into the SQS FIFO queue for nearly all of its
+ * timeout, at no more than RELAY_MAX_EVENTS_PER_SECOND across every relay (only the holder of
+ * the relay lease publishes), and, when EVENT_BUS_NAME is set, fans events out to the bus on
+ * a delivery loop of its own. Reports outbox lag and DLQ depth every few seconds, and deletes
+ * expired idempotency records at the end.
  */
 export async function handler(_event: unknown, context: Context): Promise<RelayRun> {
-  // Reported before draining as well as after: a long catch-up must not hide the lag that
-  // started it from the > 30 s alarm.
-  gaugeMetric('outbox_lag_seconds', await outboxLagSeconds(db), MetricUnit.Seconds);
   // A burst of a twentieth of a second's allowance (at least one full SendMessageBatch), so no
   // one-second window can see much more than the configured rate.
   const rateLimit = new TokenBucket({
     capacity: Math.max(10, Math.ceil(maxEventsPerSecond / 20)),
     refillPerSecond: maxEventsPerSecond,
   });
-  const run = await publishPendingEvents({
-    publishOldest: (limit, publish) => publishOldestPendingEvents(db, limit, publish),
-    sendBatch,
-    rateLimit,
-    warmUp: new WarmUp(maxEventsPerSecond, WARM_UP_SECONDS),
-    remainingMs: () => context.getRemainingTimeInMillis(),
-    // Per committed round: a relay killed mid-drain keeps the count of what it marked.
-    onPublished: (count) => countMetric('relay_published_total', {}, count),
-  });
+  let draining = true;
+  const health = reportHealthPeriodically(() => draining);
+  const bus = eventBridge && eventBusName ? fanOutToBus(eventBusName, () => draining) : undefined;
+  let run: RelayRun;
+  try {
+    run = await publishPendingEvents({
+      lease,
+      fetchPending: (limit) => pendingEvents(db, limit),
+      sendBatch: (events) => sendEventBatch(sqs, queueUrl, events),
+      markPublished: (ids, fencingToken) =>
+        markPublished(
+          db,
+          ids,
+          { leaseName: OUTBOX_RELAY_LEASE, fencingToken },
+          { busToo: !eventBusName },
+        ),
+      rateLimit,
+      warmUp: new WarmUp(maxEventsPerSecond, settings.warmUpSeconds),
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      sleep,
+      // Per marked batch: a relay killed mid-drain keeps the count of what it marked.
+      onPublished: (count) => countMetric('relay_published_total', {}, count),
+      onError,
+      settings,
+    });
+  } finally {
+    draining = false;
+    await Promise.all([health, bus]);
+  }
   if (run.failed > 0)
     logger.warn('some events were not accepted by SQS; they stay pending', { failed: run.failed });
-
-  gaugeMetric('outbox_lag_seconds', await outboxLagSeconds(db), MetricUnit.Seconds);
-  gaugeMetric('dead_letter_queue_depth', await deadLetterQueueDepth());
+  await reportHealth();
   await idempotencyRecords.deleteExpiredRecords();
   return run;
+}
+
+function fanOutToBus(busName: string, running: () => boolean): Promise<number> {
+  const client = eventBridge as NonNullable<typeof eventBridge>;
+  return deliverToEventBus({
+    holdsLease: () => lease.token !== undefined,
+    fetchPending: (limit) => busPendingEvents(db, limit),
+    put: async (events) => {
+      const result = await publishChargeEvents(
+        client,
+        busName,
+        events.map((event) => ({ ...event, type: event.eventType })),
+        { maxAttempts: 2 },
+      );
+      if (result.failures.length > 0)
+        logger.warn('events rejected by the event bus will be retried', {
+          failures: result.failures.slice(0, 5),
+          failed: result.failures.length,
+        });
+      return result;
+    },
+    markDelivered: (ids) => markBusPublished(db, ids),
+    defer: (ids) =>
+      deferBusDelivery(db, ids, { baseMs: settings.busRetryBaseMs, maxMs: settings.busRetryMaxMs }),
+    running,
+    sleep,
+    onError,
+    settings,
+  });
+}
+
+async function reportHealthPeriodically(running: () => boolean): Promise<void> {
+  let nextAt = 0;
+  while (running()) {
+    if (performance.now() >= nextAt) {
+      nextAt = performance.now() + settings.healthReportEveryMs;
+      await reportHealth();
+    }
+    await sleep(100);
+  }
+}
+
+/** Lag is the age of the oldest unpublished event now: while the relay drains, near zero. */
+async function reportHealth(): Promise<void> {
+  try {
+    gaugeMetric('outbox_lag_seconds', await outboxLagSeconds(db), MetricUnit.Seconds);
+    gaugeMetric('dead_letter_queue_depth', await deadLetterQueueDepth());
+  } catch (error) {
+    onError(error);
+  }
 }
 
 async function deadLetterQueueDepth(): Promise<number> {
@@ -98,4 +163,8 @@ async function deadLetterQueueDepth(): Promise<number> {
     Number(attributes.ApproximateNumberOfMessages ?? 0) +
     Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
   );
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

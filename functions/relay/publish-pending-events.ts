@@ -1,73 +1,196 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { TokenBucket } from '../../client/token-bucket.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import type { PendingEvent } from '../store/outbox-store.ts';
+import type { RelaySettings } from './relay-settings.ts';
 import { type PublishResult, SQS_BATCH_SIZE } from './sqs-publisher.ts';
 import type { WarmUp } from './warm-up.ts';
 
+/** What the relay needs of the single-active-relay lease (see RelayLease). */
+export interface LeaseView {
+  ensureHeld(): Promise<boolean>;
+  readonly token: string | undefined;
+  release(): Promise<void>;
+}
+
 export interface RelayPorts {
-  /** Claims the oldest pending events, publishes them, marks the returned ids published. */
-  publishOldest(
-    limit: number,
-    publish: (events: PendingEvent[]) => Promise<string[]>,
-  ): Promise<{
-    claimed: number;
-    published: number;
-  }>;
-  /** Publishes up to {@link SQS_BATCH_SIZE} events. */
+  lease: LeaseView;
+  /** The oldest events not yet on the queue, in outbox order. */
+  fetchPending(limit: number): Promise<PendingEvent[]>;
+  /** Sends up to {@link SQS_BATCH_SIZE} events in one call. */
   sendBatch(events: PendingEvent[]): Promise<PublishResult>;
+  /** Marks ids published if `fencingToken` is still the lease's current token. */
+  markPublished(ids: string[], fencingToken: string): Promise<{ fenced: boolean; marked: number }>;
   /** Publish-rate limit: one token per event. */
   rateLimit: TokenBucket;
-  /** Slow start of the rate at the beginning of a catch-up. */
+  /** Slow start of the rate after a quiet or failing spell. */
   warmUp: WarmUp;
   /** Milliseconds this invocation has left. */
   remainingMs(): number;
-  /** Called after each committed round with how many events it marked published. */
+  sleep(ms: number): Promise<unknown>;
+  /** Called after each marked batch with how many events it marked published. */
   onPublished(count: number): void;
+  /** A database or broker error the loop survived (it backs off and carries on). */
+  onError(error: unknown): void;
+  settings: Pick<
+    RelaySettings,
+    | 'stopMarginMs'
+    | 'idlePollMinMs'
+    | 'idlePollMaxMs'
+    | 'failureBackoffMinMs'
+    | 'failureBackoffMaxMs'
+    | 'claimSize'
+    | 'sendLanes'
+    | 'standbyPollMs'
+  >;
 }
 
 export interface RelayRun {
   published: number;
   failed: number;
+  /** Rounds that found events to publish. */
   rounds: number;
+  /** Rounds cut short because another relay's lease fenced this one out. */
+  fencedOut: number;
 }
 
-/** Rows claimed per transaction: ten SendMessageBatch calls' worth, sent concurrently. */
-const CLAIM_SIZE = 100;
-/** Stop claiming when less than this is left, so a round never outlives the invocation. */
-const SAFETY_MARGIN_MS = 5_000;
+export interface RoundResult {
+  published: number;
+  failed: number;
+  fenced: boolean;
+}
 
 /**
- * Drains the outbox: oldest first, in rounds of {@link CLAIM_SIZE}, until the backlog is
- * empty, a round publishes nothing (the broker is failing: the next schedule retries), or
- * the invocation's time is nearly spent. Every event waits for a token, so after an outage
- * the backlog flows out at the configured rate instead of as a thundering herd.
+ * The always-draining relay: while this invocation has time, and while it holds the
+ * single-active-relay lease, it publishes the oldest pending events and polls an empty outbox
+ * every few tens of milliseconds (backing off while it stays empty). Without the lease it
+ * waits as a standby, so the configured rate is global however many relays run. No database
+ * transaction is open while a send is in flight.
  */
 export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun> {
-  const run: RelayRun = { published: 0, failed: 0, rounds: 0 };
-  while (ports.remainingMs() > SAFETY_MARGIN_MS) {
-    const round = await ports.publishOldest(CLAIM_SIZE, async (events) => {
-      const batches = chunk(events, SQS_BATCH_SIZE);
-      const results = await Promise.all(
-        batches.map(async (batch) => {
-          await takeTokens(ports, batch.length);
-          return ports.sendBatch(batch);
-        }),
-      );
-      // Published but not yet marked: a crash here is what the inbox exists for.
-      failpoint('relay.after-publish');
-      run.failed += results.reduce((sum, result) => sum + result.failed.length, 0);
-      return results.flatMap((result) => result.published);
-    });
+  const { settings } = ports;
+  const run: RelayRun = { published: 0, failed: 0, rounds: 0, fencedOut: 0 };
+  let idleMs = settings.idlePollMinMs;
+  let failureMs = settings.failureBackoffMinMs;
+  let quiet = true;
+  while (ports.remainingMs() > settings.stopMarginMs) {
+    if (!(await ports.lease.ensureHeld())) {
+      quiet = true;
+      await ports.sleep(settings.standbyPollMs);
+      continue;
+    }
+    let round: RoundResult;
+    try {
+      const events = await ports.fetchPending(settings.claimSize);
+      if (events.length === 0) {
+        quiet = true;
+        await ports.sleep(idleMs);
+        idleMs = Math.min(idleMs * 2, settings.idlePollMaxMs);
+        continue;
+      }
+      idleMs = settings.idlePollMinMs;
+      // A backlog after a quiet spell (or an outage) starts at half the rate.
+      if (quiet) ports.warmUp.restart();
+      round = await publishRound(ports, events);
+    } catch (error) {
+      ports.onError(error);
+      round = { published: 0, failed: 0, fenced: false };
+    }
     run.rounds++;
     run.published += round.published;
-    if (round.published > 0) ports.onPublished(round.published);
-    if (round.claimed === 0 || round.published === 0) break;
+    run.failed += round.failed;
+    if (round.fenced) run.fencedOut++;
+    if (round.published > 0) {
+      quiet = false;
+      failureMs = settings.failureBackoffMinMs;
+    } else {
+      quiet = true;
+      await ports.sleep(failureMs);
+      failureMs = Math.min(failureMs * 2, settings.failureBackoffMaxMs);
+    }
   }
+  await ports.lease.release().catch((error) => ports.onError(error));
   return run;
 }
 
-async function takeTokens({ rateLimit, warmUp }: RelayPorts, count: number): Promise<void> {
+/**
+ * Publishes one round of events (in outbox order). Each customer belongs to one of
+ * `sendLanes` lanes; a lane sends its events one batch at a time, in order, so no customer
+ * ever has two sends in flight, while different customers' lanes run side by side. When the
+ * queue rejects an event, its customer's later events wait for the next round (which starts
+ * again from the rejected one), so a customer's events reach the queue in outbox order.
+ * Every batch is marked published as soon as the queue takes it, fenced by the lease token.
+ */
+export async function publishRound(
+  ports: Pick<
+    RelayPorts,
+    'lease' | 'sendBatch' | 'markPublished' | 'rateLimit' | 'warmUp' | 'onPublished' | 'sleep'
+  > & { settings: Pick<RelaySettings, 'sendLanes'> },
+  events: readonly PendingEvent[],
+): Promise<RoundResult> {
+  const result: RoundResult = { published: 0, failed: 0, fenced: false };
+  const stopped = () => result.fenced;
+
+  async function runLane(lane: PendingEvent[]): Promise<void> {
+    const blocked = new Set<string>();
+    let rest = lane;
+    while (rest.length > 0 && !stopped()) {
+      const batch = rest.slice(0, SQS_BATCH_SIZE);
+      const inBatch = new Set(batch.map((event) => event.eventId));
+      await takeTokens(ports, batch.length);
+      const token = (await ports.lease.ensureHeld()) ? ports.lease.token : undefined;
+      if (token === undefined || stopped()) {
+        result.fenced = true;
+        return;
+      }
+      const sent = await ports.sendBatch(batch);
+      // Published but not yet marked: a crash here is what the inbox exists for.
+      failpoint('relay.after-publish');
+      result.failed += sent.failed.length;
+      const failed = new Set(sent.failed);
+      for (const event of batch) if (failed.has(event.eventId)) blocked.add(event.aggregateId);
+      if (sent.published.length > 0) {
+        const mark = await ports.markPublished(sent.published, token);
+        if (mark.fenced) {
+          result.fenced = true;
+          return;
+        }
+        result.published += mark.marked;
+        if (mark.marked > 0) ports.onPublished(mark.marked);
+      }
+      rest = rest.filter((event) => !inBatch.has(event.eventId) && !blocked.has(event.aggregateId));
+    }
+  }
+
+  await Promise.all(lanesByCustomer(events, ports.settings.sendLanes).map(runLane));
+  return result;
+}
+
+/**
+ * Splits events into at most `laneCount` lanes, every customer's events in one lane, in
+ * their original order. Customers are dealt to lanes in order of first appearance, which
+ * spreads a round's customers evenly (a hash would leave lanes idle with few customers).
+ */
+export function lanesByCustomer(
+  events: readonly PendingEvent[],
+  laneCount: number,
+): PendingEvent[][] {
+  const laneOf = new Map<string, number>();
+  const lanes: PendingEvent[][] = [];
+  for (const event of events) {
+    let lane = laneOf.get(event.aggregateId);
+    if (lane === undefined) {
+      lane = laneOf.size % Math.max(1, laneCount);
+      laneOf.set(event.aggregateId, lane);
+    }
+    (lanes[lane] ??= []).push(event);
+  }
+  return lanes.filter((lane) => lane !== undefined);
+}
+
+async function takeTokens(
+  { rateLimit, warmUp, sleep }: Pick<RelayPorts, 'rateLimit' | 'warmUp' | 'sleep'>,
+  count: number,
+): Promise<void> {
   for (let wait = warmUp.msUntilAllowed(count); wait > 0; wait = warmUp.msUntilAllowed(count)) {
     await sleep(Math.ceil(wait));
   }
@@ -75,10 +198,4 @@ async function takeTokens({ rateLimit, warmUp }: RelayPorts, count: number): Pro
   while (!rateLimit.tryTake(count)) {
     await sleep(Math.max(1, Math.ceil(rateLimit.msUntilAvailable(count))));
   }
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
 }

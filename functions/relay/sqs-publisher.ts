@@ -20,6 +20,15 @@ export function messageBodyOf(event: PendingEvent): string {
 }
 
 /**
+ * The event id; for a re-enqueued event (reconciliation found its charge unapplied: the first
+ * message was lost) the id plus the re-enqueue count, so SQS does not drop the re-publish as
+ * a repeat within its five-minute window. The consumer's inbox still dedups on the event id.
+ */
+export function deduplicationIdOf(event: Pick<PendingEvent, 'eventId' | 'republishCount'>): string {
+  return event.republishCount > 0 ? `${event.eventId}-r${event.republishCount}` : event.eventId;
+}
+
+/**
  * Sends up to ten events in one SendMessageBatch to a FIFO queue. The outbox event id is the
  * MessageDeduplicationId (a re-send within five minutes is dropped by SQS) and the customer
  * the MessageGroupId (one customer's events are delivered in order, others in parallel).
@@ -39,7 +48,7 @@ export async function sendEventBatch(
           Id: event.eventId,
           MessageBody: messageBodyOf(event),
           MessageGroupId: event.aggregateId,
-          MessageDeduplicationId: event.eventId,
+          MessageDeduplicationId: deduplicationIdOf(event),
           MessageAttributes: { eventType: { DataType: 'String', StringValue: event.eventType } },
         })),
       }),

@@ -1,5 +1,5 @@
 /**
- * Slow start for catch-up publishing: over the first `warmUpSeconds` of an invocation the
+ * Slow start for catch-up publishing: over the first `warmUpSeconds` after a (re)start the
  * allowed rate climbs linearly from half the limit to the full limit (the token bucket still
  * caps the rate throughout). A consumer that was idle during a broker outage starts cold:
  * new connections, unoptimised code. Given the full rate at once it falls behind in the
@@ -8,7 +8,7 @@
 export class WarmUp {
   readonly #ratePerSecond: number;
   readonly #warmUpSeconds: number;
-  readonly #startedAt: number;
+  #startedAt: number;
   readonly #now: () => number;
   #granted = 0;
 
@@ -36,6 +36,15 @@ export class WarmUp {
       else low = middle;
     }
     return Math.max(1, (high - this.#elapsedSeconds()) * 1000);
+  }
+
+  /**
+   * Starts the curve again from half the rate: the relay calls this when a backlog appears
+   * after a quiet or failing spell, which is when the consumer is cold.
+   */
+  restart(): void {
+    this.#startedAt = this.#now();
+    this.#granted = 0;
   }
 
   /** Records that `count` events were let through. */

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { awsClientOptions } from '../commons/aws-client-options.ts';
 import { requiredEnv } from '../commons/config.ts';
 
 interface DatabaseSecret {
@@ -25,7 +26,7 @@ export async function databaseConnectionFromEnvironment(): Promise<string | pg.P
   const { GetSecretValueCommand, SecretsManagerClient } = await import(
     '@aws-sdk/client-secrets-manager'
   );
-  const secrets = new SecretsManagerClient({});
+  const secrets = new SecretsManagerClient(awsClientOptions());
   let cached: { secret: DatabaseSecret; fetchedAt: number } | undefined;
   const readSecret = async (): Promise<DatabaseSecret> => {
     if (!cached || Date.now() - cached.fetchedAt > SECRET_CACHE_MS) {

@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { Queryable } from './database.ts';
 
 export interface PendingEvent {
@@ -7,62 +6,115 @@ export interface PendingEvent {
   eventType: string;
   payload: Record<string, unknown>;
   createdAt: Date;
+  /** Times reconciliation re-enqueued this event (0 for its first publication). */
+  republishCount: number;
+}
+
+interface OutboxRow {
+  event_id: string;
+  aggregate_id: string;
+  event_type: string;
+  payload: Record<string, unknown>;
+  created_at: Date;
+  republish_count: number;
+}
+
+const COLUMNS = 'event_id, aggregate_id, event_type, payload, created_at, republish_count';
+
+function toPendingEvent(row: OutboxRow): PendingEvent {
+  return {
+    eventId: row.event_id,
+    aggregateId: row.aggregate_id,
+    eventType: row.event_type,
+    payload: row.payload,
+    createdAt: row.created_at,
+    republishCount: row.republish_count,
+  };
 }
 
 /**
- * Claims up to `limit` of the oldest unpublished outbox events, hands them to `publish`, and
- * marks the ids it returns as published, all in one transaction. The rows stay locked
- * (FOR UPDATE SKIP LOCKED) until then, so concurrent relays never publish the same row at
- * the same time. If the process dies after publishing and before the commit, the rows are
- * unlocked and unmarked, and are published again: at-least-once, deduplicated downstream.
- * @returns how many rows were claimed and how many were marked published
+ * The oldest `limit` events not yet on the queue, in outbox order. A plain read: the relay
+ * publishes with no transaction open (a lease, not row locks, keeps other relays out), so a
+ * slow or hung broker never holds database locks or an idle transaction.
  */
-export async function publishOldestPendingEvents(
-  pool: pg.Pool,
-  limit: number,
-  publish: (events: PendingEvent[]) => Promise<string[]>,
-): Promise<{ claimed: number; published: number }> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const pending = await client.query<{
-      event_id: string;
-      aggregate_id: string;
-      event_type: string;
-      payload: Record<string, unknown>;
-      created_at: Date;
-    }>(
-      `SELECT event_id, aggregate_id, event_type, payload, created_at FROM outbox
-        WHERE published_at IS NULL
-        ORDER BY created_at, event_id
-        LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
-    );
-    const events = pending.rows.map((row) => ({
-      eventId: row.event_id,
-      aggregateId: row.aggregate_id,
-      eventType: row.event_type,
-      payload: row.payload,
-      createdAt: row.created_at,
-    }));
-    const publishedIds = events.length > 0 ? await publish(events) : [];
-    if (publishedIds.length > 0) {
-      await client.query(
-        'UPDATE outbox SET published_at = now() WHERE event_id = ANY($1::uuid[])',
-        [publishedIds],
-      );
-    }
-    await client.query('COMMIT');
-    return { claimed: events.length, published: publishedIds.length };
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+export async function pendingEvents(db: Queryable, limit: number): Promise<PendingEvent[]> {
+  const result = await db.query<OutboxRow>(
+    `SELECT ${COLUMNS} FROM outbox WHERE published_at IS NULL
+      ORDER BY created_at, event_id LIMIT $1`,
+    [limit],
+  );
+  return result.rows.map(toPendingEvent);
 }
 
-/** Age in seconds of the oldest unpublished outbox row; 0 when everything is published. */
+/**
+ * Marks `eventIds` published to the queue, only while `fencingToken` is still the current
+ * token of lease `leaseName`. With `busToo`, the bus delivery is marked done as well (no bus
+ * is configured, so there is nothing to deliver there).
+ * @returns whether the fence held, and how many rows were marked
+ */
+export async function markPublished(
+  db: Queryable,
+  eventIds: readonly string[],
+  fence: { leaseName: string; fencingToken: string },
+  options: { busToo: boolean },
+): Promise<{ fenced: boolean; marked: number }> {
+  const result = await db.query<{ fence_held: boolean; marked: number }>(
+    `WITH fence AS (
+       SELECT 1 FROM relay_lease WHERE name = $2 AND token = $3::bigint
+     ), marked AS (
+       UPDATE outbox
+          SET published_at = now(),
+              bus_published_at = CASE WHEN $4::boolean THEN coalesce(bus_published_at, now())
+                                      ELSE bus_published_at END
+        WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL AND EXISTS (SELECT 1 FROM fence)
+        RETURNING 1
+     )
+     SELECT EXISTS (SELECT 1 FROM fence) AS fence_held, (SELECT count(*)::int FROM marked) AS marked`,
+    [eventIds, fence.leaseName, fence.fencingToken, options.busToo],
+  );
+  const row = result.rows[0];
+  return { fenced: !(row?.fence_held ?? false), marked: row?.marked ?? 0 };
+}
+
+/** The oldest `limit` events the bus has not taken yet whose retry time has come. */
+export async function busPendingEvents(db: Queryable, limit: number): Promise<PendingEvent[]> {
+  const result = await db.query<OutboxRow>(
+    `SELECT ${COLUMNS} FROM outbox
+      WHERE bus_published_at IS NULL AND (bus_next_attempt_at IS NULL OR bus_next_attempt_at <= now())
+      ORDER BY created_at, event_id LIMIT $1`,
+    [limit],
+  );
+  return result.rows.map(toPendingEvent);
+}
+
+/** Records that the bus took `eventIds`. */
+export async function markBusPublished(db: Queryable, eventIds: readonly string[]): Promise<void> {
+  await db.query(
+    'UPDATE outbox SET bus_published_at = now() WHERE event_id = ANY($1::uuid[]) AND bus_published_at IS NULL',
+    [eventIds],
+  );
+}
+
+/**
+ * Counts a failed bus delivery of `eventIds` and sets their next attempt: exponential from
+ * `baseMs`, capped at `maxMs`, so a bus outage costs a few retries a minute, not a hot loop.
+ */
+export async function deferBusDelivery(
+  db: Queryable,
+  eventIds: readonly string[],
+  backoff: { baseMs: number; maxMs: number },
+): Promise<void> {
+  await db.query(
+    `UPDATE outbox
+        SET bus_attempts = bus_attempts + 1,
+            bus_next_attempt_at = now() + least($3::float8, $2::float8 * 2 ^ least(bus_attempts, 30))
+                                          * interval '1 millisecond'
+      WHERE event_id = ANY($1::uuid[]) AND bus_published_at IS NULL`,
+    [eventIds, backoff.baseMs, backoff.maxMs],
+  );
+}
+
+/** Age in seconds of the oldest event not yet on the queue; 0 when everything is published. */
 export async function outboxLagSeconds(db: Queryable): Promise<number> {
   const result = await db.query<{ lag: number }>(
     `SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS lag
