@@ -26,6 +26,8 @@ export function awsClientOptions() {
     requestHandler: {
       connectionTimeout: AWS_CONNECTION_TIMEOUT_MS,
       requestTimeout: AWS_REQUEST_TIMEOUT_MS,
+      // Without it the SDK only logs a warning when the request timeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
     },
   };
 }

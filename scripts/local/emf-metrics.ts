@@ -14,6 +14,7 @@ export interface MetricSample {
 export const GAUGES: ReadonlySet<string> = new Set([
   'outbox_lag_seconds',
   'dead_letter_queue_depth',
+  'unapplied_charges',
 ]);
 
 /** The samples in one EMF line; empty for any other line. */
