@@ -17,7 +17,9 @@ const { handler } = await import('../../functions/relay/handler.ts');
 const reconciliation = await import('../../functions/reconciliation/handler.ts');
 
 const intervalMs = Number(process.env.LOCAL_RELAY_INTERVAL_MS ?? 1000);
-const timeoutMs = Number(process.env.LOCAL_RELAY_TIMEOUT_MS ?? RELAY_SETTINGS.timeoutSeconds * 1000);
+const timeoutMs = Number(
+  process.env.LOCAL_RELAY_TIMEOUT_MS ?? RELAY_SETTINGS.timeoutSeconds * 1000,
+);
 const reconcileEveryMs = Number(process.env.RECONCILE_INTERVAL_MS ?? 60_000);
 let running = true;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
