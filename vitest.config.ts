@@ -32,7 +32,11 @@ export default defineConfig({
           name: 'integration',
           sequence: { groupOrder: 0 },
           include: ['test/integration/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
-          exclude: ['test/integration/backlog.test.ts', 'test/integration/bench-smoke.test.ts'],
+          exclude: [
+            'test/integration/backlog.test.ts',
+            'test/integration/relay-lease-backlog.test.ts',
+            'test/integration/bench-smoke.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
         },
       },
@@ -43,7 +47,11 @@ export default defineConfig({
         test: {
           ...shared,
           name: 'load',
-          include: ['test/integration/backlog.test.ts', 'test/integration/bench-smoke.test.ts'],
+          include: [
+            'test/integration/backlog.test.ts',
+            'test/integration/relay-lease-backlog.test.ts',
+            'test/integration/bench-smoke.test.ts',
+          ],
           globalSetup: ['test/support/global-setup.ts'],
           sequence: { groupOrder: 1 },
         },
