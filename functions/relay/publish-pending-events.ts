@@ -118,6 +118,7 @@ export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun>
  * ever has two sends in flight, while different customers' lanes run side by side. When the
  * queue rejects an event, its customer's later events wait for the next round (which starts
  * again from the rejected one), so a customer's events reach the queue in outbox order.
+ * A batch holds at most one event per customer (see nextBatch).
  * Every batch is marked published as soon as the queue takes it, fenced by the lease token.
  */
 export async function publishRound(
@@ -134,7 +135,7 @@ export async function publishRound(
     const blocked = new Set<string>();
     let rest = lane;
     while (rest.length > 0 && !stopped()) {
-      const batch = rest.slice(0, SQS_BATCH_SIZE);
+      const batch = nextBatch(rest);
       const inBatch = new Set(batch.map((event) => event.eventId));
       await takeTokens(ports, batch.length);
       const token = (await ports.lease.ensureHeld()) ? ports.lease.token : undefined;
@@ -163,6 +164,25 @@ export async function publishRound(
 
   await Promise.all(lanesByCustomer(events, ports.settings.sendLanes).map(runLane));
   return result;
+}
+
+/**
+ * The next SendMessageBatch of a lane: the first remaining event of each customer, up to ten.
+ * One event per customer per call, because SQS answers per entry: if it refused a customer's
+ * first event and took their second in the same call, the second would be on the queue ahead
+ * of the first. A customer's events therefore go out one call after another (per-customer
+ * throughput is one event per round trip), while a call still carries ten customers.
+ */
+function nextBatch(rest: readonly PendingEvent[]): PendingEvent[] {
+  const batch: PendingEvent[] = [];
+  const customers = new Set<string>();
+  for (const event of rest) {
+    if (batch.length === SQS_BATCH_SIZE) break;
+    if (customers.has(event.aggregateId)) continue;
+    customers.add(event.aggregateId);
+    batch.push(event);
+  }
+  return batch;
 }
 
 /**
