@@ -11,6 +11,7 @@ export const FUNCTION_NAMES = [
   'migrate',
   'authorizer',
   'clients',
+  'reconciliation',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 

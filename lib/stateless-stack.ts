@@ -4,10 +4,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import { RELAY_SETTINGS } from '../functions/relay/relay-settings.ts';
 import { type FunctionName, isBundled, type PaymentsConfig } from './config.ts';
 import { Observability } from './constructs/observability.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsFunction, type PaymentsFunctionProps } from './constructs/payments-function.ts';
+import { Reconciliation } from './constructs/reconciliation.ts';
 import type { StatefulResources } from './stateful-stack.ts';
 
 export interface StatelessStackProps extends StackProps {
@@ -15,8 +17,8 @@ export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulResources;
 }
 
-/** The relay's schedule; also the longest a relay run may take before the next one starts. */
-export const RELAY_SCHEDULE = Duration.minutes(1);
+/** The relay's schedule: it only makes sure one relay is running (each drains for its timeout). */
+export const RELAY_SCHEDULE = Duration.seconds(RELAY_SETTINGS.scheduleSeconds);
 const CHARGE_TIMEOUT = Duration.seconds(15);
 const CONSUMER_BATCH_SIZE = 10;
 const CONSUMER_MAX_CONCURRENCY = 5;
@@ -81,17 +83,21 @@ export class StatelessStack extends Stack {
     });
 
     const relay = fn('relay', {
-      description: 'Drains the outbox to SQS FIFO and EventBridge, rate-limited',
-      timeout: RELAY_SCHEDULE,
+      description: 'Drains the outbox to SQS FIFO and EventBridge, rate-limited, one at a time',
+      // One invocation drains for nearly all of this; the schedule starts the next.
+      timeout: Duration.seconds(RELAY_SETTINGS.timeoutSeconds),
       environment: { RELAY_MAX_EVENTS_PER_SECOND: String(config.relayMaxEventsPerSecond) },
-      // The next scheduled run is the retry; async retries would only overlap runs.
+      // One relay at a time (the lease in PostgreSQL fences any overlap that slips through):
+      // a tick while one runs is throttled, and dropped once older than the max event age.
+      reservedConcurrentExecutions: 1,
+      maxEventAge: Duration.seconds(RELAY_SETTINGS.maxEventAgeSeconds),
       retryAttempts: 0,
     })
       .bindChargeQueue(stateful.chargeEventsQueue)
       .bindDeadLetterQueue(stateful.deadLetterQueue)
       .bindEventBus(stateful.eventBus);
     const relaySchedule = new events.Rule(this, 'RelaySchedule', {
-      description: 'Runs the outbox relay every minute',
+      description: 'Makes sure an outbox relay is running (each one drains for up to 15 minutes)',
       schedule: events.Schedule.rate(RELAY_SCHEDULE),
       targets: [new targets.LambdaFunction(relay.function, { retryAttempts: 0 })],
     });
@@ -99,7 +105,9 @@ export class StatelessStack extends Stack {
     const consumer = fn('consumer', {
       description: 'Applies charge events to the ledger once (inbox dedup), partial batch failures',
       timeout: config.consumerTimeout,
-    });
+    }).bindDeadLetterQueue(stateful.deadLetterQueue);
+    // Poison messages are moved to the DLQ by the consumer itself, at once.
+    stateful.deadLetterQueue.grantSendMessages(consumer.function);
     consumer.function.addEventSource(
       new SqsEventSource(stateful.chargeEventsQueue, {
         batchSize: CONSUMER_BATCH_SIZE,
@@ -140,7 +148,17 @@ export class StatelessStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
 
+    const reconciliation = new Reconciliation(this, 'Reconciliation', {
+      network: stateful.network,
+      bundled: isBundled(config.bundle, 'reconciliation'),
+      database: stateful.database,
+      alarmTopic: this.observability.topic,
+      dashboard: this.observability.dashboard,
+    });
+    migrations.executeBefore(reconciliation);
+
     this.functions = {
+      reconciliation: reconciliation.function,
       charge,
       'get-charge': getCharge,
       health,

@@ -50,6 +50,10 @@ export interface PaymentsFunctionProps {
   readonly copyIntoBundle?: readonly string[];
   /** Retries of asynchronous invocations (schedules); Lambda's default is 2. */
   readonly retryAttempts?: number;
+  /** How long an asynchronous invocation may wait (throttled) before it is dropped. */
+  readonly maxEventAge?: Duration;
+  /** Concurrency reserved for (and capping) this function. */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -76,6 +80,8 @@ export class PaymentsFunction extends Construct {
       securityGroups: [props.network.functionSecurityGroup],
       logGroup,
       retryAttempts: props.retryAttempts,
+      maxEventAge: props.maxEventAge,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       environment: {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRIC_NAMESPACE,

@@ -128,11 +128,23 @@ describe('relay function', () => {
 });
 
 describe('least privilege elsewhere', () => {
-  it('lets the consumer receive and delete from the queue but not publish anything', () => {
+  it('lets the consumer receive and delete from the queue, and send only to the DLQ (poison)', () => {
     const actions = actionsOf(template, 'ConsumerFunction');
     expect(actions).toEqual(expect.arrayContaining(['sqs:ReceiveMessage', 'sqs:DeleteMessage']));
-    expect(actions).not.toContain('sqs:SendMessage');
     expect(actions).not.toContain('events:PutEvents');
+    const sends = policyStatementsOf(template, 'ConsumerFunction').filter((statement) =>
+      [statement.Action].flat().includes('sqs:SendMessage'),
+    );
+    expect(sends).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Resource: importOf('DeadLetterQueue.*Arn'),
+      },
+    ]);
+    expect(environmentOf('ConsumerFunction')).toMatchObject({
+      DLQ_URL: importOf('OutputRefMessagingDeadLetterQueue'),
+    });
   });
 
   it('gives the HTTP functions and migrations nothing beyond the database secret', () => {

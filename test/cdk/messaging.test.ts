@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { RELAY_SETTINGS } from '../../functions/relay/relay-settings.ts';
 import { readConfig } from '../../lib/config.ts';
 import { resourceNamed, resourcesOf, synthPayments } from './support/synth-payments.ts';
 
@@ -98,9 +99,44 @@ describe('relay schedule', () => {
     });
   });
 
-  it('gives a relay run at most the schedule interval', () => {
-    const [, relay] = resourceNamed(statelessTemplate, 'AWS::Lambda::Function', 'RelayFunction');
-    expect(relay.Properties.Timeout).toBeLessThanOrEqual(60);
+  it('runs one relay at a time, draining for its whole timeout, and drops a throttled tick after a minute', () => {
+    const [relayId, relay] = resourceNamed(
+      statelessTemplate,
+      'AWS::Lambda::Function',
+      'RelayFunction',
+    );
+    expect(relay.Properties.Timeout).toBe(RELAY_SETTINGS.timeoutSeconds);
+    expect(relay.Properties.ReservedConcurrentExecutions).toBe(1);
+    statelessTemplate.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: relayId },
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+});
+
+describe('reconciliation', () => {
+  it('runs every minute and pages when charges stay unapplied for two minutes running', () => {
+    const [functionId, fn] = resourceNamed(
+      statelessTemplate,
+      'AWS::Lambda::Function',
+      'ReconciliationFunction',
+    );
+    expect(fn.Properties).toMatchObject({
+      Environment: { Variables: { RECONCILE_AFTER_SECONDS: '300' } },
+    });
+    statelessTemplate.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId, 'Arn'] } })],
+    });
+    statelessTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'unapplied_charges',
+      Statistic: 'Maximum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 2,
+      TreatMissingData: 'breaching',
+      AlarmActions: [Match.anyValue()],
+    });
   });
 });
 
