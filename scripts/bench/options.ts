@@ -24,8 +24,6 @@ export interface BenchOptions {
   consumerPollers: number;
   e2eCharges: number;
   e2eRate: number;
-  /** Unset: the relay's default local schedule. */
-  e2eRelayIntervalMs: number | undefined;
   initRuns: number;
   /** Directory for CPU profiles of the API processes (charge load, replays); summaries printed. */
   profileDir: string | undefined;
@@ -49,7 +47,6 @@ const HELP = `npm run bench -- [options]
   --backlog-limit R       RELAY_MAX_EVENTS_PER_SECOND for the backlog run (default 500)
   --consumer-pollers N    LOCAL_CONSUMER_POLLERS for the backlog run (default 8)
   --e2e-charges N         charges timed to the ledger (default 200) at --e2e-rate R/s (default 20)
-  --e2e-relay-interval-ms MS  time e2e with the relay every MS ms instead of its default schedule
   --init-runs N           cold imports of the bundle (default 7)
   --profile-dir DIR       CPU-profile the API processes (charge load, replays); print top frames
   --skip PHASE[,PHASE…]   leave out phases: ${PHASES.join(', ')}
@@ -79,7 +76,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
       'consumer-pollers': { type: 'string' },
       'e2e-charges': { type: 'string' },
       'e2e-rate': { type: 'string' },
-      'e2e-relay-interval-ms': { type: 'string' },
       'init-runs': { type: 'string' },
       'profile-dir': { type: 'string' },
       skip: { type: 'string' },
@@ -117,10 +113,6 @@ export function parseBenchOptions(argv: string[]): BenchOptions | 'help' {
     consumerPollers: Math.round(num(values['consumer-pollers'], 8, 8)),
     e2eCharges: Math.round(num(values['e2e-charges'], 200, 20)),
     e2eRate: num(values['e2e-rate'], 20, 20),
-    e2eRelayIntervalMs:
-      values['e2e-relay-interval-ms'] === undefined
-        ? undefined
-        : num(values['e2e-relay-interval-ms'], 1000, 1000),
     initRuns: Math.round(num(values['init-runs'], 7, 3)),
     profileDir: values['profile-dir'],
     skip,

@@ -77,7 +77,7 @@ export interface PipelineHandles {
   databaseUrl: string;
   pool: pg.Pool;
   queues: ChargeEventQueues;
-  /** The relay running on the database (the e2e run may replace it). */
+  /** The relay running on the database. */
   relay: BenchProcess;
 }
 
@@ -137,7 +137,7 @@ export interface EndToEndResult {
   charges: number;
   p50Ms: number;
   p99Ms: number;
-  /** charges.created_at → outbox.published_at: waiting for the relay's next run. */
+  /** charges.created_at → outbox.published_at: the relay's idle poll and its send. */
   toPublishedP50Ms: number;
   /** outbox.published_at → ledger.inbox.processed_at: SQS, the poller, the consumer. */
   publishedToLedgerP50Ms: number;
@@ -145,22 +145,16 @@ export interface EndToEndResult {
 }
 
 /**
- * From the 201 to the ledger: new charges through the API, paced, with the relay on its local
- * schedule and the consumer polling; times from the database clock (charges.created_at to
+ * From the 201 to the ledger: new charges through the API, paced, with the relay running as
+ * in AWS (functions/relay/relay-settings.ts: always draining, polling an empty outbox every
+ * 10–50 ms) and the consumer polling; times from the database clock (charges.created_at to
  * ledger.inbox.processed_at, joined through the outbox event).
  */
 export async function measureEndToEnd(
   stack: BenchStack,
   pipeline: PipelineHandles,
-  options: { charges: number; ratePerSecond: number; relayIntervalMs: number | undefined },
+  options: { charges: number; ratePerSecond: number },
 ): Promise<EndToEndResult> {
-  if (options.relayIntervalMs !== undefined) {
-    // A relay on another schedule instead of the default one, to show what the schedule costs.
-    await stack.stopProcess(pipeline.relay);
-    pipeline.relay = await stack.startRelay(pipeline.databaseUrl, pipeline.queues, {
-      LOCAL_RELAY_INTERVAL_MS: String(options.relayIntervalMs),
-    });
-  }
   const api = await stack.startApi(pipeline.databaseUrl);
   const client = new ChargeClient(api.url, BENCH_API_KEY, 32);
   const before = await applied(pipeline.pool);
