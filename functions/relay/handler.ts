@@ -39,14 +39,22 @@ const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
 const eventBusName = process.env.EVENT_BUS_NAME;
 const eventBridge = eventBusName ? await createEventBridgeClient() : undefined;
 // One holder per execution environment: a later invocation here renews instead of waiting.
-const holder = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${process.pid}:${randomUUID()}`;
+// RELAY_LEASE_HOLDER names it instead, for fault harnesses that hand the lease to one relay.
+const holder =
+  process.env.RELAY_LEASE_HOLDER ??
+  `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${process.pid}:${randomUUID()}`;
 const leaseTtlMs = numberEnv('RELAY_LEASE_TTL_MS', settings.leaseTtlMs);
 const lease = new RelayLease(
   {
     tryAcquire: () => tryAcquireLease(db, OUTBOX_RELAY_LEASE, holder, leaseTtlMs),
     release: (token) => releaseLease(db, OUTBOX_RELAY_LEASE, holder, token),
   },
-  { ttlMs: leaseTtlMs, renewEveryMs: settings.leaseRenewEveryMs, safetyMs: settings.leaseSafetyMs },
+  // A shorter lease (tests) renews and stops trusting itself proportionally sooner.
+  {
+    ttlMs: leaseTtlMs,
+    renewEveryMs: Math.min(settings.leaseRenewEveryMs, leaseTtlMs / 5),
+    safetyMs: Math.min(settings.leaseSafetyMs, leaseTtlMs * 0.3),
+  },
 );
 const onError = (error: unknown) =>
   logger.warn('relay: retrying after an error', { error: errorText(error) });

@@ -39,3 +39,23 @@ export async function releaseLease(
     [name, holder, token],
   );
 }
+
+/**
+ * Gives lease `name` to `holder` now, whoever has it, with a new fencing token: the previous
+ * holder's next renewal fails and its marks are fenced out. For fault-injection harnesses
+ * that need a particular relay (one armed to crash) to be the one publishing.
+ */
+export async function handOverLease(
+  db: Queryable,
+  name: string,
+  holder: string,
+  ttlMs: number,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO relay_lease (name, holder, token, expires_at)
+     VALUES ($1, $2, 1, now() + $3::float8 * interval '1 millisecond')
+     ON CONFLICT (name) DO UPDATE
+        SET holder = EXCLUDED.holder, token = relay_lease.token + 1, expires_at = EXCLUDED.expires_at`,
+    [name, holder, ttlMs],
+  );
+}

@@ -13,6 +13,7 @@
  * Crash timing across processes is not part of the seed: a crash point arms a process to die
  * at its next pass through that line, and the run asserts that each kind of crash fired.
  */
+
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@redis/client';
 import fc from 'fast-check';
@@ -23,6 +24,8 @@ import {
   type ChargeInput,
   type ChargeResult,
 } from '../../client/index.ts';
+import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
+import { handOverLease } from '../../functions/store/relay-lease-store.ts';
 import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts';
 import type { ChildService } from '../local/child-process.ts';
 import type { LocalStack, LocalStackOptions, Role } from './local-stack.ts';
@@ -178,12 +181,20 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
     const existing = armed.get(crash);
     if (existing) return existing;
     stats.crashesArmed[crash] += 1;
-    const started = env.startInstance(ROLE[crash], {
-      FAILPOINTS: FAILPOINT[crash],
-      // Win the race against the unarmed relay / consumer for the next events.
-      ...(crash === 'relay' ? { LOCAL_RELAY_INTERVAL_MS: '10' } : {}),
-      ...(crash === 'consumer' ? { LOCAL_CONSUMER_POLLERS: '4' } : {}),
-    });
+    const leaseHolder = `schedule-armed-relay-${tag}-${stats.crashesArmed.relay}`;
+    const started = env
+      .startInstance(ROLE[crash], {
+        FAILPOINTS: FAILPOINT[crash],
+        // Only the lease holder publishes: the armed relay is handed the lease below.
+        ...(crash === 'relay' ? { RELAY_LEASE_HOLDER: leaseHolder } : {}),
+        // Win the race against the unarmed consumer for the next events.
+        ...(crash === 'consumer' ? { LOCAL_CONSUMER_POLLERS: '4' } : {}),
+      })
+      .then(async (service) => {
+        if (crash === 'relay')
+          await handOverLease(env.pool, OUTBOX_RELAY_LEASE, leaseHolder, SCHEDULE_RELAY_LEASE_MS);
+        return service;
+      });
     armed.set(crash, started);
     started.then(
       (service) =>
@@ -482,6 +493,9 @@ const sameBody = (a: ChargeInput, b: ChargeInput): boolean =>
   a.amount === b.amount && a.currency === b.currency && a.customerId === b.customerId;
 
 /** Two clients, so a key can be reused across clients. */
+/** The relay lease of a schedule stack: a crashed relay is replaced within a second. */
+const SCHEDULE_RELAY_LEASE_MS = 1_000;
+
 export const SCHEDULE_CLIENTS = [
   { apiKey: 'schedule-key-a', clientId: 'schedule-client-a' },
   { apiKey: 'schedule-key-b', clientId: 'schedule-client-b' },
@@ -489,7 +503,7 @@ export const SCHEDULE_CLIENTS = [
 
 /**
  * How the stack for schedules is tuned so that each schedule takes well under a second: a
- * crashed claim is taken over after 1 s, the relay polls every 50 ms, a message a crashed
+ * crashed claim is taken over after 1 s, so is a crashed relay's lease, a message a crashed
  * consumer held comes back after 1 s, and repeated consumer crashes cannot push a message
  * into the DLQ (10 receives).
  */
@@ -499,6 +513,8 @@ export function scheduleStackOptions(extraEnv: Record<string, string> = {}): Loc
     env: {
       IDEMPOTENCY_IN_PROGRESS_SECONDS: '1',
       LOCAL_RELAY_INTERVAL_MS: '50',
+      // A crashed relay's lease lapses after 1 s and a standby takes over.
+      RELAY_LEASE_TTL_MS: String(SCHEDULE_RELAY_LEASE_MS),
       ...extraEnv,
     },
     roleEnv: { consumer: { LOCAL_CONSUMER_POLLERS: '1' } },
