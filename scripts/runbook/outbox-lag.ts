@@ -5,15 +5,17 @@
  *     [--duration 45] [--rate 5]
  *
  * (npm start prints its DATABASE_URL.) Plays a relay that cannot publish, as in a broker
- * outage, a relay that is not scheduled, or one hung mid-publish: while charges keep coming
- * through the API, this script claims every new outbox row first, with the relay's own
- * `FOR UPDATE SKIP LOCKED`, and holds the locks for `duration` seconds, so the relay skips
- * them. Nothing is changed or deleted. On the dashboard: charge_created_total climbs while
- * ledger_applied_total stays flat, outbox_lag_seconds grows past the 30 s alarm line; when the
- * locks go, the relay drains the backlog (at RELAY_MAX_EVENTS_PER_SECOND) and the lag drops.
+ * outage, a relay that is not scheduled, or one hung while holding the relay lease: while
+ * charges keep coming through the API, this script takes the relay lease (a new fencing token)
+ * for `duration` seconds, so the running relay stands by. No outbox row is changed. On the
+ * dashboard: charge_created_total climbs while ledger_applied_total stays flat,
+ * outbox_lag_seconds grows past the 30 s alarm line; when the lease lapses, the relay takes it
+ * back, drains the backlog (at RELAY_MAX_EVENTS_PER_SECOND) and the lag drops.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
+import { handOverLease } from '../../functions/store/relay-lease-store.ts';
 import { dashboardClient, paced, randomCharge, runbookArgs } from './common.ts';
 
 const USAGE =
@@ -25,28 +27,22 @@ if (!databaseUrl) {
   process.exit(2);
 }
 
-const holder = new pg.Client({ connectionString: databaseUrl });
-await holder.connect();
-await holder.query('BEGIN');
-const held = new Set<string>();
-let holding = true;
-const grab = (async () => {
-  while (holding) {
-    // Poll faster than the relay's schedule, so new rows are claimed here first.
-    const { rows } = await holder.query<{ event_id: string }>(
-      'SELECT event_id FROM outbox WHERE published_at IS NULL FOR UPDATE SKIP LOCKED',
-    );
-    for (const row of rows) held.add(row.event_id);
-    await sleep(50);
-  }
-})();
+const db = new pg.Client({ connectionString: databaseUrl });
+await db.connect();
+await handOverLease(db, OUTBOX_RELAY_LEASE, 'runbook-outbox-lag', args.durationSeconds * 1000);
+const pending = async () =>
+  (
+    await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    )
+  ).rows[0]?.n ?? 0;
 
 const { client, stop } = dashboardClient('outbox-lag', args.url, {
   baseUrl: args.url,
   apiKey: args.apiKey,
 });
 console.log(
-  `holding every new outbox row for ${args.durationSeconds} s while sending ${args.rate} charges/s`,
+  `holding the relay lease for ${args.durationSeconds} s while sending ${args.rate} charges/s`,
 );
 console.log(
   `watch ${args.url}/dashboard: outbox_lag_seconds (alarm line 30 s), created vs applied`,
@@ -55,16 +51,15 @@ await paced(
   args.durationSeconds,
   args.rate,
   () => client.createCharge(randomCharge()),
-  (elapsed) => {
+  async (elapsed) => {
     if (elapsed % 5 === 0)
-      console.log(`[${elapsed}s] outbox rows held back from the relay: ${held.size}`);
+      console.log(`[${elapsed}s] outbox rows waiting for the relay: ${await pending()}`);
   },
 );
-holding = false;
-await grab;
-await holder.query('ROLLBACK');
-await holder.end();
+await sleep(1_000);
+const waiting = await pending();
+await db.end();
 await stop();
 console.log(
-  `released ${held.size} rows: the relay drains them now; the lag returns to 0 within a few seconds`,
+  `the lease lapses now: the relay drains ${waiting} rows; the lag returns to 0 within a few seconds`,
 );
