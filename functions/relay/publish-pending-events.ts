@@ -202,7 +202,9 @@ export function lanesByCustomer(
       lane = laneOf.size % Math.max(1, laneCount);
       laneOf.set(event.aggregateId, lane);
     }
-    (lanes[lane] ??= []).push(event);
+    const members = lanes[lane] ?? [];
+    members.push(event);
+    lanes[lane] = members;
   }
   return lanes.filter((lane) => lane !== undefined);
 }

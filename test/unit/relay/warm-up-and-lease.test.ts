@@ -38,7 +38,10 @@ describe('RelayLease', () => {
       },
       { ttlMs: 5_000, renewEveryMs: 1_000, safetyMs: 1_500, now: () => now },
     );
-    return { relayLease, calls, released, advance: (ms: number) => void (now += ms) };
+    const advance = (ms: number) => {
+      now += ms;
+    };
+    return { relayLease, calls, released, advance };
   }
 
   it('renews at most once per renewal interval, however often it is asked', async () => {
