@@ -16,7 +16,8 @@ interface OutboxRow {
   event_type: string;
   payload: Record<string, unknown>;
   created_at: Date;
-  republish_count: number;
+  /** Null on the DSQL schema variant, whose added columns have no defaults. */
+  republish_count: number | null;
 }
 
 const COLUMNS = 'event_id, aggregate_id, event_type, payload, created_at, republish_count';
@@ -28,7 +29,7 @@ function toPendingEvent(row: OutboxRow): PendingEvent {
     eventType: row.event_type,
     payload: row.payload,
     createdAt: row.created_at,
-    republishCount: row.republish_count,
+    republishCount: row.republish_count ?? 0,
   };
 }
 
@@ -106,8 +107,8 @@ export async function deferBusDelivery(
 ): Promise<void> {
   await db.query(
     `UPDATE outbox
-        SET bus_attempts = bus_attempts + 1,
-            bus_next_attempt_at = now() + least($3::float8, $2::float8 * 2 ^ least(bus_attempts, 30))
+        SET bus_attempts = coalesce(bus_attempts, 0) + 1,
+            bus_next_attempt_at = now() + least($3::float8, $2::float8 * 2 ^ least(coalesce(bus_attempts, 0), 30))
                                           * interval '1 millisecond'
       WHERE event_id = ANY($1::uuid[]) AND bus_published_at IS NULL`,
     [eventIds, backoff.baseMs, backoff.maxMs],

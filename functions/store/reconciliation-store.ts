@@ -44,7 +44,7 @@ export async function requeueChargeEvents(
 ): Promise<string[]> {
   if (chargeIds.length === 0) return [];
   const result = await db.query<{ event_id: string }>(
-    `UPDATE outbox SET published_at = NULL, republish_count = republish_count + 1
+    `UPDATE outbox SET published_at = NULL, republish_count = coalesce(republish_count, 0) + 1
       WHERE payload->>'chargeId' = ANY($1::text[])
         AND published_at < now() - $2::float8 * interval '1 second'
       RETURNING event_id`,

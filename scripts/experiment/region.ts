@@ -2,8 +2,10 @@ import type { Server } from 'node:http';
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { headerValues } from '../../functions/commons/http/responses.ts';
+import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
 import { createPool } from '../../functions/store/database.ts';
-import { publishOldestPendingEvents } from '../../functions/store/outbox-store.ts';
+import { markPublished, pendingEvents } from '../../functions/store/outbox-store.ts';
+import { tryAcquireLease } from '../../functions/store/relay-lease-store.ts';
 import { createLocalApiGateway, listen } from '../local/api-gateway.ts';
 import { initLocalLambdaRuntime } from '../local/lambda-runtime.ts';
 
@@ -94,10 +96,22 @@ export async function startRegion(options: RegionOptions): Promise<Region> {
   let relaying = options.relayIntervalMs > 0;
   const relay = (async () => {
     while (relaying) {
-      await publishOldestPendingEvents(pool, 100, async (events) => {
+      // The relay's own steps: read the oldest pending events, "publish" them (record that
+      // they left the region), mark them under the region's relay lease.
+      await (async () => {
+        const token = await tryAcquireLease(pool, OUTBOX_RELAY_LEASE, options.name, 60_000);
+        if (token === undefined) return;
+        const events = await pendingEvents(pool, 100);
         for (const event of events) publishedChargeIds.add(String(event.payload.chargeId));
-        return events.map((event) => event.eventId);
-      }).catch(() => {});
+        const ids = events.map((event) => event.eventId);
+        if (ids.length > 0)
+          await markPublished(
+            pool,
+            ids,
+            { leaseName: OUTBOX_RELAY_LEASE, fencingToken: token },
+            { busToo: true },
+          );
+      })().catch(() => {});
       await new Promise((resolve) => setTimeout(resolve, options.relayIntervalMs));
     }
   })();

@@ -4,8 +4,10 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
+import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
 import { createPool } from '../../functions/store/database.ts';
-import { publishOldestPendingEvents } from '../../functions/store/outbox-store.ts';
+import { markPublished, pendingEvents } from '../../functions/store/outbox-store.ts';
+import { tryAcquireLease } from '../../functions/store/relay-lease-store.ts';
 import { applyLedgerEntry } from '../../schema/dsql/ledger-entry-store.ts';
 import { EXPERIMENT_API_KEY, type Region, startRegion } from '../../scripts/experiment/region.ts';
 import { databaseUrlOn, withAdminClient } from '../../scripts/local/embedded-postgres.ts';
@@ -101,15 +103,22 @@ describe('the DSQL-shaped schema variant (schema/dsql), on PostgreSQL', () => {
     expect(rows[0]).toEqual({ charges: 1, events: 1 });
   });
 
-  it('lets the relay claim and mark outbox rows stored as json', async () => {
+  it('lets the relay take its lease, read and mark outbox rows stored as json', async () => {
     await postCharge(randomUUID());
-    const published: string[] = [];
-    const round = await publishOldestPendingEvents(pool, 100, async (events) => {
-      for (const event of events) published.push(String(event.payload.chargeId));
-      return events.map((event) => event.eventId);
-    });
-    expect(round.published).toBeGreaterThan(0);
+    const token = await tryAcquireLease(pool, OUTBOX_RELAY_LEASE, 'dsql-variant-relay', 5_000);
+    expect(token).toBeDefined();
+    const events = await pendingEvents(pool, 100);
+    const published = events.map((event) => String(event.payload.chargeId));
+    expect(published.length).toBeGreaterThan(0);
     expect(published.every((id) => /^[0-9a-f-]{36}$/.test(id))).toBe(true);
+    expect(events.every((event) => event.republishCount === 0)).toBe(true);
+    const mark = await markPublished(
+      pool,
+      events.map((event) => event.eventId),
+      { leaseName: OUTBOX_RELAY_LEASE, fencingToken: String(token) },
+      { busToo: true },
+    );
+    expect(mark).toEqual({ fenced: false, marked: events.length });
   });
 
   it('applies a charge event once as one balanced double entry, a redelivery changes nothing', async () => {
