@@ -19,9 +19,9 @@ export const RELAY_SETTINGS = {
   failureBackoffMinMs: 100,
   failureBackoffMaxMs: 2_000,
   /** Outbox rows read per round. */
-  claimSize: 100,
+  claimSize: 200,
   /** Concurrent senders; each customer belongs to one, so its events go out one batch at a time. */
-  sendLanes: 4,
+  sendLanes: 8,
   /** The single-active-relay lease. */
   leaseTtlMs: 5_000,
   leaseRenewEveryMs: 1_000,

@@ -51,6 +51,12 @@ export async function pendingEvents(db: Queryable, limit: number): Promise<Pendi
  * Marks `eventIds` published to the queue, only while `fencingToken` is still the current
  * token of lease `leaseName`. With `busToo`, the bus delivery is marked done as well (no bus
  * is configured, so there is nothing to deliver there).
+ *
+ * The relay marks every batch as soon as the queue takes it (so published_at is when it was
+ * sent), which is many small commits: this statement's own transaction does not wait for its
+ * WAL flush (synchronous_commit off, transaction-local, so nothing leaks into the session or
+ * pins an RDS Proxy connection). A mark lost in a crash only means the event is sent again,
+ * which SQS deduplication and the inbox absorb.
  * @returns whether the fence held, and how many rows were marked
  */
 export async function markPublished(
@@ -60,8 +66,10 @@ export async function markPublished(
   options: { busToo: boolean },
 ): Promise<{ fenced: boolean; marked: number }> {
   const result = await db.query<{ fence_held: boolean; marked: number }>(
-    `WITH fence AS (
-       SELECT 1 FROM relay_lease WHERE name = $2 AND token = $3::bigint
+    `WITH no_flush_wait AS (
+       SELECT set_config('synchronous_commit', 'off', true)
+     ), fence AS (
+       SELECT 1 FROM relay_lease, no_flush_wait WHERE name = $2 AND token = $3::bigint
      ), marked AS (
        UPDATE outbox
           SET published_at = now(),
