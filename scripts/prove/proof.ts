@@ -1,8 +1,8 @@
 /**
- * The proof (SPEC "Proof"): N logical charges through the retrying client while duplicates,
- * same-key bursts, lost responses, key reuse with a changed body and a relay SIGKILL are
- * injected; then the pipeline drains and the verdict is read from the metrics and
- * cross-checked against the ledger in PostgreSQL.
+ * The proof (docs/CONTRACT.md "Proof"): N logical charges through the retrying client while
+ * duplicates, same-key bursts, lost responses, key reuse with a changed body, a relay SIGKILL
+ * and a PostgreSQL SIGKILL are injected; then the pipeline drains and the verdict is read from
+ * the metrics and cross-checked against the ledger in PostgreSQL and through the API.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
@@ -15,10 +15,11 @@ import {
   RetryBudget,
 } from '../../client/index.ts';
 import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts';
-import type { LocalStack } from './local-stack.ts';
+import type { LocalStack } from '../local/stack/stack.ts';
 import { type MetricsReading, readMetrics } from './prometheus-text.ts';
 import { type Random, seededRandom } from './random.ts';
 import {
+  type AnsweredCheck,
   type CrossCheck,
   judge,
   type ProofReport,
@@ -57,6 +58,11 @@ export interface ProofOptions {
   lostFraction?: number;
   /** SIGKILL the relay mid-run (local stack only). Default true when there is a stack. */
   relayKill?: boolean;
+  /**
+   * SIGKILL PostgreSQL mid-run; the stack restarts it on the same data directory. Default
+   * true when the stack runs its own server.
+   */
+  databaseKill?: boolean;
   /**
    * TEST-ONLY sabotage that disables one dedup layer, to show the proof can fail:
    * `truncate-inbox` empties ledger.inbox before the killed relay's events are re-published
@@ -140,6 +146,7 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
     mismatches: 0,
     redrives: 0,
     relayKills: 0,
+    databaseKills: 0,
     dedupWindowExpired: 0,
     sabotage: options.sabotage ?? null,
   };
@@ -205,6 +212,10 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
   let relayKillDone: Promise<void> | undefined;
   const killAt = Math.floor(plans.length * 0.35);
 
+  const databaseKill = options.databaseKill ?? Boolean(target.stack?.database.embedded);
+  let databaseKillDone: Promise<void> | undefined;
+  const databaseKillAt = Math.floor(plans.length * 0.6);
+
   const progress = setInterval(() => {
     void (async () => {
       await pushClientMetrics();
@@ -238,10 +249,14 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
         if (relayKill && target.stack && completed >= killAt && !relayKillDone) {
           relayKillDone = killRelay(target.stack, options, injected, log);
         }
+        if (databaseKill && target.stack && completed >= databaseKillAt && !databaseKillDone) {
+          databaseKillDone = killDatabase(target.stack, injected, log);
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
     await relayKillDone;
+    await databaseKillDone;
     proxy?.clearFaults();
     injected.lostResponses = proxy?.stats.dropped ?? 0;
     await pushClientMetrics();
@@ -256,6 +271,12 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
     const crossCheck = target.pool
       ? await crossCheckInPostgres(target.pool, runId, plans)
       : await crossCheckThroughApi(target.apiUrl, options.apiKey, plans, chargeIds);
+    const answered = await checkAnsweredCharges(
+      target.apiUrl,
+      options.apiKey,
+      chargeIds,
+      target.pool,
+    );
 
     return judge({
       runId,
@@ -269,9 +290,11 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
       client: clientMetrics.snapshot(),
       server,
       crossCheck,
+      answered,
       drained,
       anomalies,
       relayKillExpected: relayKill && Boolean(target.stack),
+      databaseKillExpected: databaseKill && Boolean(target.stack),
     });
   } finally {
     clearInterval(progress);
@@ -333,6 +356,73 @@ async function killRelay(
   }
   await waitUntil(async () => relay.restarts >= before + 2, 30_000);
   await relay.ready();
+}
+
+/**
+ * SIGKILLs the PostgreSQL server while charges are in flight, as a crash or a failover would.
+ * The stack starts it again on the same data directory and port; every process's pool
+ * reconnects on its own, and clients retry what failed meanwhile with the same keys.
+ */
+async function killDatabase(
+  stack: LocalStack,
+  injected: { databaseKills: number },
+  log: (line: string) => void,
+): Promise<void> {
+  const before = stack.database.restarts;
+  log('database: SIGKILL PostgreSQL (the stack restarts it on the same data directory)');
+  await stack.database.kill();
+  injected.databaseKills += 1;
+  await waitUntil(async () => stack.database.restarts > before, 10_000);
+  await stack.database.ready();
+  log(`database: accepting connections again (restarts: ${stack.database.restarts})`);
+}
+
+/**
+ * Every charge a client was answered 201 for: it exists in PostgreSQL (when there is a pool),
+ * its owner can GET it, and it was applied exactly once. A database that lost an acknowledged
+ * commit shows here as a charge answered and then missing.
+ */
+async function checkAnsweredCharges(
+  apiUrl: string,
+  apiKey: string,
+  chargeIds: Map<string, string>,
+  pool: pg.Pool | undefined,
+): Promise<AnsweredCheck> {
+  const ids = [...chargeIds.values()];
+  const check: AnsweredCheck = {
+    answered201: ids.length,
+    missing: [],
+    notGettable: [],
+    notAppliedOnce: [],
+  };
+  if (pool) {
+    const { rows } = await pool.query<{ id: string }>(
+      'SELECT id::text FROM charges WHERE id::text = ANY($1::text[])',
+      [ids],
+    );
+    const found = new Set(rows.map((row) => row.id));
+    check.missing = ids.filter((id) => !found.has(id));
+  }
+  const queue = [...ids];
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let id = queue.shift(); id; id = queue.shift()) {
+        const response = await fetch(`${apiUrl}/charges/${id}`, {
+          headers: { 'x-api-key': apiKey },
+        }).catch(() => undefined);
+        if (response?.status !== 200) {
+          check.notGettable.push(`${id} (${response?.status ?? 'no answer'})`);
+          continue;
+        }
+        const body = (await response.json()) as { id?: string; ledger?: { applications?: number } };
+        if (body.id !== id) check.notGettable.push(`${id} (answered charge ${body.id})`);
+        else if (body.ledger?.applications !== 1) {
+          check.notAppliedOnce.push(`${id} (${body.ledger?.applications} applications)`);
+        }
+      }
+    }),
+  );
+  return check;
 }
 
 /** Waits (bounded) until the outbox is empty and every charge of the run is in the ledger. */

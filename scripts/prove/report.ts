@@ -33,6 +33,17 @@ export interface CrossCheck {
   unexpected: string[];
 }
 
+/** The charges clients were answered 201 for, checked one by one after the run. */
+export interface AnsweredCheck {
+  answered201: number;
+  /** Answered 201, yet not in the charges table: an acknowledged write was lost. */
+  missing: string[];
+  /** Answered 201, yet GET /charges/{id} with the owner's key did not return it. */
+  notGettable: string[];
+  /** Answered 201, yet its ledger applications are not exactly one. */
+  notAppliedOnce: string[];
+}
+
 export interface Injected {
   duplicates: number;
   bursts: number;
@@ -41,6 +52,7 @@ export interface Injected {
   mismatches: number;
   redrives: number;
   relayKills: number;
+  databaseKills: number;
   dedupWindowExpired: number;
   sabotage: string | null;
 }
@@ -57,9 +69,11 @@ export interface ProofInput {
   client: ClientMetricsSnapshot;
   server: ServerMetrics;
   crossCheck: CrossCheck;
+  answered: AnsweredCheck;
   drained: { ok: boolean; seconds: number; detail: string };
   anomalies: string[];
   relayKillExpected: boolean;
+  databaseKillExpected: boolean;
 }
 
 export interface ProofReport extends ProofInput {
@@ -137,6 +151,11 @@ export function judge(input: ProofInput): ProofReport {
       required: input.relayKillExpected,
     },
     {
+      what: 'database restarts after SIGKILL',
+      observed: server.restarts.postgres ?? 0,
+      required: input.databaseKillExpected,
+    },
+    {
       what: 'inbox duplicates (re-publish absorbed)',
       observed: server.inboxDuplicates,
       required: input.relayKillExpected,
@@ -177,6 +196,22 @@ export function judge(input: ProofInput): ProofReport {
       `UNEXPECTED: ${crossCheck.unexpected.length} charge(s), e.g. ${crossCheck.unexpected.slice(0, 3).join('; ')}`,
     );
   }
+  const { answered } = input;
+  if (answered.missing.length > 0) {
+    failures.push(
+      `ACKNOWLEDGED THEN LOST: ${answered.missing.length} charge(s) answered 201 are not in the database, e.g. ${answered.missing.slice(0, 3).join(', ')}`,
+    );
+  }
+  if (answered.notGettable.length > 0) {
+    failures.push(
+      `${answered.notGettable.length} charge(s) answered 201 cannot be read by their owner, e.g. ${answered.notGettable.slice(0, 3).join(', ')}`,
+    );
+  }
+  if (answered.notAppliedOnce.length > 0) {
+    failures.push(
+      `${answered.notAppliedOnce.length} charge(s) answered 201 are not applied exactly once, e.g. ${answered.notAppliedOnce.slice(0, 3).join(', ')}`,
+    );
+  }
   if (server.deadLetterQueueDepth > 0) {
     failures.push(`dead_letter_queue_depth is ${server.deadLetterQueueDepth}`);
   }
@@ -214,6 +249,7 @@ export function formatReport(report: ProofReport): string {
     row('lost responses (proxy dropped the answer)', injected.lostResponses),
     row('key reuse with a changed body (not ops)', injected.mismatches),
     row('relay SIGKILLs', injected.relayKills),
+    row('PostgreSQL SIGKILLs', injected.databaseKills),
     row('SQS dedup window expired (queue recreated)', injected.dedupWindowExpired),
     row('charges re-driven after an unknown outcome', injected.redrives),
     ...(injected.sabotage ? [row('SABOTAGE (test only)', injected.sabotage)] : []),
@@ -290,6 +326,12 @@ export function formatReport(report: ProofReport): string {
       'pipeline drained',
       `${report.drained.ok ? 'yes' : 'NO'} in ${report.drained.seconds.toFixed(1)} s`,
     ),
+    '',
+    'every charge answered 201 (by id)',
+    row('answered 201', report.answered.answered201),
+    row('answered 201, then missing from the database', report.answered.missing.length),
+    row('answered 201, not GET-able by its owner', report.answered.notGettable.length),
+    row('answered 201, not applied exactly once', report.answered.notAppliedOnce.length),
     '',
     `applied side effects: ${report.appliedSideEffects} / ${report.logicalOps}`,
   ];

@@ -28,7 +28,7 @@ import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
 import { handOverLease } from '../../functions/store/relay-lease-store.ts';
 import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts';
 import type { ChildService } from '../local/child-process.ts';
-import type { LocalStack, LocalStackOptions, Role } from './local-stack.ts';
+import type { LocalStack, LocalStackOptions, Role } from '../local/stack/stack.ts';
 
 export type CrashPoint = 'none' | 'charge' | 'relay' | 'consumer';
 
@@ -518,8 +518,7 @@ export function scheduleStackOptions(extraEnv: Record<string, string> = {}): Loc
       ...extraEnv,
     },
     roleEnv: { consumer: { LOCAL_CONSUMER_POLLERS: '1' } },
-    visibilityTimeoutSeconds: 1,
-    maxReceiveCount: 10,
+    queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 10 },
   };
 }
 

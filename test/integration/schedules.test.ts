@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStack, startLocalStack } from '../../scripts/prove/local-stack.ts';
+import { type LocalStack, startLocalStack } from '../../scripts/local/stack/stack.ts';
 import { newSeed } from '../../scripts/prove/random.ts';
 import {
   runSchedules,

@@ -32,6 +32,7 @@ relay_published_total 100
 outbox_lag_seconds 0
 dead_letter_queue_depth 0
 local_process_restarts_total{service="relay"} 3
+local_process_restarts_total{service="postgres"} 1
 `);
   return {
     runId: 'r',
@@ -49,6 +50,7 @@ local_process_restarts_total{service="relay"} 3
       mismatches: 2,
       redrives: 0,
       relayKills: 2,
+      databaseKills: 1,
       dedupWindowExpired: 1,
       sabotage: null,
     },
@@ -63,9 +65,11 @@ local_process_restarts_total{service="relay"} 3
       missing: [],
       unexpected: [],
     },
+    answered: { answered201: 100, missing: [], notGettable: [], notAppliedOnce: [] },
     drained: { ok: true, seconds: 1, detail: '' },
     anomalies: [],
     relayKillExpected: true,
+    databaseKillExpected: true,
     ...overrides,
   };
 }
@@ -108,6 +112,28 @@ describe('the proof report', () => {
     const report = judge({ ...base, server: { ...base.server, inboxDuplicates: 0 } });
     expect(report.failures).toEqual([
       'not exercised: inbox duplicates (re-publish absorbed) stayed at 0, so the proof proves less',
+    ]);
+  });
+
+  it('fails when a charge answered 201 is missing after the database crash, and lists the restarts', () => {
+    const report = judge(
+      input({
+        answered: { answered201: 100, missing: ['c-9'], notGettable: [], notAppliedOnce: [] },
+      }),
+    );
+    expect(report.holds).toBe(false);
+    expect(report.failures).toEqual([
+      'ACKNOWLEDGED THEN LOST: 1 charge(s) answered 201 are not in the database, e.g. c-9',
+    ]);
+    expect(formatReport(report)).toMatch(/answered 201, then missing from the database\s+1/);
+    expect(formatReport(report)).toMatch(/process restarts\s+relay: 2 {2}postgres: 1/);
+  });
+
+  it('fails when the database kill was expected and no restart showed', () => {
+    const base = input();
+    const report = judge({ ...base, server: { ...base.server, restarts: { relay: 2 } } });
+    expect(report.failures).toEqual([
+      'not exercised: database restarts after SIGKILL stayed at 0, so the proof proves less',
     ]);
   });
 
