@@ -132,20 +132,25 @@ export async function startEmbeddedPostgres(
     );
     child.once('error', (error) => log(`postgres: ${error.message}`));
     const recent: string[] = [];
+    let accepted = false;
     const started = new Promise<void>((resolve, reject) => {
       createInterface({ input: child.stderr as NodeJS.ReadableStream }).on('line', (line) => {
         log(line);
         recent.push(line);
         if (recent.length > 10) recent.shift();
-        if (line.includes(READY_LINE)) resolve();
+        if (line.includes(READY_LINE)) {
+          accepted = true;
+          resolve();
+        }
       });
       void exited.then((code) =>
         reject(new Error(`postgres exited (${code}) before it was ready:\n${recent.join('\n')}`)),
       );
     });
     void exited.then((code) => {
-      // A clean exit (0) was asked for (our stop, or a terminal's Ctrl-C): not a crash.
-      if (stopping || code === 0 || server !== child) return;
+      // A clean exit (0) was asked for (our stop, or a terminal's Ctrl-C): not a crash. A
+      // server that never got ready is the relaunch loop's to retry.
+      if (stopping || code === 0 || !accepted || server !== child) return;
       restarts += 1;
       options.onRestart?.(code);
       ready = relaunch();

@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClientMetrics } from '../../client/index.ts';
-import { startChild } from '../../scripts/local/child-process.ts';
-import { freePort } from '../../scripts/local/embedded-postgres.ts';
 import { type RunningMetricsView, startMetricsView } from '../../scripts/local/metrics-view.ts';
 import { type MetricsReading, readMetrics } from '../../scripts/prove/prometheus-text.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { newKey, postCharge } from '../support/http.ts';
-import { CLIENT_A } from '../support/local-api.ts';
+import { CLIENT_A, startLocalApi } from '../support/local-api.ts';
+import { startNpmStart } from '../support/npm-start.ts';
 import { waitFor } from '../support/pipeline.ts';
 
 describe('the metrics view behind the local API gateway', () => {
@@ -20,20 +17,13 @@ describe('the metrics view behind the local API gateway', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     view = await startMetricsView();
-    const api = startChild('scripts/local/api-server.ts', {
-      name: 'api',
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        PORT: '0',
-        LOCAL_API_KEYS: `${CLIENT_A.apiKey}:${CLIENT_A.clientId}`,
-        POWERTOOLS_LOG_LEVEL: 'ERROR',
-        METRICS_VIEW_URL: view.url,
-      },
-      onLine: (line) => view.view.observeLine(line),
-    });
-    apiUrl = String((await api.ready).listening);
-    stopApi = () => api.stop();
+    const api = await startLocalApi(
+      db.url,
+      { METRICS_VIEW_URL: view.url },
+      { onLine: (line) => view.view.observeLine(line) },
+    );
+    apiUrl = api.url;
+    stopApi = api.stop;
   });
   afterAll(async () => {
     await stopApi?.();
@@ -114,28 +104,10 @@ describe('the metrics view behind the local API gateway', () => {
 
 describe('npm start', () => {
   it('serves /metrics and /dashboard on the API port, fed by the API, relay and consumer', async () => {
-    const port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: String(port), LOCAL_API_KEYS: 'k:c' };
-    delete env.DATABASE_URL;
-    const stack = spawn(process.execPath, ['scripts/local/start.ts'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<number | null>((resolve) => stack.once('exit', resolve));
+    const stack = await startNpmStart({ LOCAL_API_KEYS: 'k:c' });
     try {
-      const output: string[] = [];
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: stack.stdout }).on('line', (line) => {
-          output.push(line);
-          if (line.includes('listening on')) resolve();
-        });
-        createInterface({ input: stack.stderr }).on('line', (line) => output.push(line));
-        exited.then((code) =>
-          reject(new Error(`npm start exited (${code}):\n${output.join('\n')}`)),
-        );
-      });
-      const url = `http://127.0.0.1:${port}`;
-      expect(output.join('\n')).toContain(`${url}/dashboard`);
+      const { url } = stack;
+      expect(stack.output.join('\n')).toContain(`${url}/dashboard`);
       expect((await postCharge(url, { apiKey: 'k', idempotencyKey: newKey() })).status).toBe(201);
       await waitFor('the charge reached the ledger in the metrics', async () => {
         const reading: MetricsReading = await readMetrics(`${url}/metrics`);
@@ -147,8 +119,8 @@ describe('npm start', () => {
       });
       expect((await fetch(`${url}/dashboard`)).status).toBe(200);
     } finally {
-      stack.kill('SIGINT');
-      expect(await exited).toBe(0);
+      stack.child.kill('SIGINT');
+      expect(await stack.exited).toBe(0);
     }
   });
 });

@@ -1,10 +1,9 @@
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { migrateToLatest } from '../../functions/migrate/run-migrations.ts';
 import {
   type RunningPostgres,
   startEmbeddedPostgres,
 } from '../../scripts/local/embedded-postgres.ts';
+import { buildTemplateDatabase } from '../../scripts/local/stack/template-database.ts';
 
 export const TEMPLATE_DATABASE = 'payments_test_template';
 
@@ -28,17 +27,7 @@ export async function setup(project: TestProject): Promise<void> {
     embedded = await startEmbeddedPostgres();
     adminUrl = embedded.adminUrl;
   }
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE}`);
-    await admin.query(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
-  } finally {
-    await admin.end();
-  }
-  const templateUrl = new URL(adminUrl);
-  templateUrl.pathname = `/${TEMPLATE_DATABASE}`;
-  await migrateToLatest(templateUrl.toString());
+  await buildTemplateDatabase(adminUrl, TEMPLATE_DATABASE);
   project.provide('adminUrl', adminUrl);
 }
 

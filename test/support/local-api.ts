@@ -1,8 +1,11 @@
-import { type ChildService, startChild } from '../../scripts/local/child-process.ts';
-import { MetricsRegistry } from '../../scripts/local/emf-metrics.ts';
+import type { ChildService } from '../../scripts/local/child-process.ts';
+import type { MetricsRegistry } from '../../scripts/local/emf-metrics.ts';
+import { processEnvironment } from '../../scripts/local/stack/environment.ts';
+import { type LineSink, startProcess } from '../../scripts/local/stack/processes.ts';
 
 export const CLIENT_A = { apiKey: 'key-client-a', clientId: 'client-a' };
 export const CLIENT_B = { apiKey: 'key-client-b', clientId: 'client-b' };
+export const TWO_CLIENTS = `${CLIENT_A.apiKey}:${CLIENT_A.clientId},${CLIENT_B.apiKey}:${CLIENT_B.clientId}`;
 
 export interface LocalApi {
   url: string;
@@ -19,20 +22,12 @@ export interface LocalApi {
 export async function startLocalApi(
   databaseUrl: string,
   env: Record<string, string> = {},
+  options: { onLine?: LineSink } = {},
 ): Promise<LocalApi> {
-  const metrics = new MetricsRegistry();
-  const service = startChild('scripts/local/api-server.ts', {
-    name: 'api',
-    onLine: (line) => metrics.observeLine(line),
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: '0',
-      LOCAL_API_KEYS: `${CLIENT_A.apiKey}:${CLIENT_A.clientId},${CLIENT_B.apiKey}:${CLIENT_B.clientId}`,
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
-      ...env,
-    },
-  });
-  const ready = await service.ready;
-  return { url: String(ready.listening), service, metrics, stop: () => service.stop() };
+  const { service, metrics, url } = await startProcess(
+    'api',
+    processEnvironment({ databaseUrl, apiKeys: TWO_CLIENTS, port: 0 }, { quiet: true, extra: env }),
+    options,
+  );
+  return { url: String(url), service, metrics, stop: () => service.stop() };
 }

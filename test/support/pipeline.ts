@@ -1,26 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { DeleteQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { type ChildService, startChild } from '../../scripts/local/child-process.ts';
-import { MetricsRegistry } from '../../scripts/local/emf-metrics.ts';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { insertOutboxBacklog } from '../../scripts/local/outbox-backlog.ts';
-import {
-  type ChargeEventQueues,
-  createChargeEventQueues,
-  LOCAL_AWS_ENV,
-  type SqsEndpoint,
-  sqsClientFor,
-  startSqsEndpoint,
-} from '../../scripts/local/sqs.ts';
+import { type ChargeEventQueues, type SqsEndpoint, sqsClientFor } from '../../scripts/local/sqs.ts';
+import { createLane, type Lane } from '../../scripts/local/stack/lane.ts';
+import type { StartedProcess } from '../../scripts/local/stack/processes.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
-import { CLIENT_A, CLIENT_B } from './local-api.ts';
+import { TWO_CLIENTS } from './local-api.ts';
 
-export interface PipelineProcess {
-  service: ChildService;
-  metrics: MetricsRegistry;
-}
+export { startSqsEndpoint } from '../../scripts/local/sqs.ts';
+
+export type PipelineProcess = StartedProcess;
 
 export interface Pipeline {
   db: TestDatabase;
+  lane: Lane;
   sqs: SQSClient;
   queues: ChargeEventQueues;
   env: NodeJS.ProcessEnv;
@@ -37,80 +30,41 @@ export const TEST_MAX_RECEIVE_COUNT = 3;
 export const TEST_VISIBILITY_TIMEOUT_SECONDS = 2;
 
 /**
- * A database and a pair of FIFO queues of its own, and starters for the real API, relay and
- * consumer processes wired to them. Every process started is stopped by `stop()`.
+ * A lane of the local stack for one test file: a database and a pair of FIFO queues of its
+ * own, and starters for the real API, relay and consumer processes wired to them. Every
+ * process started is stopped by `stop()`, which also drops the database.
  */
 export async function createPipeline(endpoint: SqsEndpoint): Promise<Pipeline> {
   const db = await createTestDatabase();
   const sqs = sqsClientFor(endpoint.endpoint);
-  const name = `charges-${randomBytes(4).toString('hex')}`;
-  const queueOptions = {
-    name,
-    maxReceiveCount: TEST_MAX_RECEIVE_COUNT,
-    visibilityTimeoutSeconds: TEST_VISIBILITY_TIMEOUT_SECONDS,
-  };
-  const queues = await createChargeEventQueues(sqs, queueOptions);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    ...LOCAL_AWS_ENV,
-    AWS_ENDPOINT_URL: endpoint.endpoint,
-    DATABASE_URL: db.url,
-    QUEUE_URL: queues.queueUrl,
-    DLQ_URL: queues.deadLetterQueueUrl,
-    POWERTOOLS_LOG_LEVEL: 'ERROR',
-    LOCAL_RELAY_INTERVAL_MS: '200',
-    LOCAL_API_KEYS: `${CLIENT_A.apiKey}:${CLIENT_A.clientId},${CLIENT_B.apiKey}:${CLIENT_B.clientId}`,
-    PORT: '0',
-  };
-  const started: ChildService[] = [];
-
-  async function start(script: string, name: string, extra: Record<string, string> = {}) {
-    const metrics = new MetricsRegistry();
-    const service = startChild(script, {
-      name,
-      env: { ...env, ...extra },
-      onLine: (line) => metrics.observeLine(line),
-    });
-    started.push(service);
-    const ready = await service.ready;
-    return { service, metrics, ready };
-  }
-
+  const lane = await createLane({
+    database: db,
+    sqs: { endpoint: endpoint.endpoint, client: sqs },
+    queues: {
+      name: `charges-${randomBytes(4).toString('hex')}`,
+      maxReceiveCount: TEST_MAX_RECEIVE_COUNT,
+      visibilityTimeoutSeconds: TEST_VISIBILITY_TIMEOUT_SECONDS,
+    },
+    apiKeys: TWO_CLIENTS,
+    environment: { quiet: true, extra: { LOCAL_RELAY_INTERVAL_MS: '200' } },
+  });
   return {
     db,
+    lane,
     sqs,
-    queues,
-    env,
+    queues: lane.queues as ChargeEventQueues,
+    env: lane.env,
     startApi: async (extra) => {
-      const { service, metrics, ready } = await start('scripts/local/api-server.ts', 'api', extra);
-      return { service, metrics, url: String(ready.listening) };
+      const api = await lane.start('api', extra);
+      return { ...api, url: String(api.url) };
     },
-    startRelay: (extra) => start('scripts/local/relay-process.ts', 'relay', extra),
-    startConsumer: (extra) => start('scripts/local/consumer-process.ts', 'consumer', extra),
-    forgetDeduplication: async () => {
-      await sqs.send(new DeleteQueueCommand({ QueueUrl: queues.queueUrl }));
-      await createChargeEventQueues(sqs, queueOptions);
-    },
-    queueDepth: async (url) => {
-      const { Attributes = {} } = await sqs.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: url,
-          AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
-        }),
-      );
-      return (
-        Number(Attributes.ApproximateNumberOfMessages ?? 0) +
-        Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-      );
-    },
-    stop: async () => {
-      await Promise.all(started.map((service) => service.stop()));
-      await db.drop();
-    },
+    startRelay: (extra) => lane.start('relay', extra),
+    startConsumer: (extra) => lane.start('consumer', extra),
+    forgetDeduplication: lane.forgetDeduplication,
+    queueDepth: lane.queueDepth,
+    stop: lane.stop,
   };
 }
-
-export { startSqsEndpoint };
 
 /** Polls `probe` every 100 ms until it returns true; fails after `timeoutMs`. */
 export async function waitFor(
@@ -132,9 +86,6 @@ export function insertBacklog(p: Pipeline, count: number): Promise<void> {
 }
 
 /** Outbox rows not yet marked published. */
-export async function unpublishedEvents(p: Pipeline): Promise<number> {
-  const { rows } = await p.db.pool.query(
-    'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
-  );
-  return rows[0].n;
+export function unpublishedEvents(p: Pipeline): Promise<number> {
+  return p.lane.unpublishedEvents();
 }
