@@ -4,7 +4,7 @@ import {
   GetQueueUrlCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { startFauxqs } from 'fauxqs';
+import { buildApp } from 'fauxqs';
 
 /** Credentials and region for a local SQS endpoint (fauxqs or LocalStack accept any). */
 export const LOCAL_AWS_ENV = {
@@ -20,13 +20,16 @@ export interface SqsEndpoint {
 
 /**
  * The SQS endpoint for local runs and tests: AWS_ENDPOINT_URL when it points at one
- * (LocalStack), otherwise an embedded fauxqs server on a free loopback port.
+ * (LocalStack), otherwise an embedded fauxqs server on a free port of 127.0.0.1 only.
+ * fauxqs' own `startFauxqs` always listens on 0.0.0.0 (every interface), so we listen its
+ * app ourselves: nothing but this machine can reach the queues.
  */
 export async function startSqsEndpoint(): Promise<SqsEndpoint> {
   const external = process.env.AWS_ENDPOINT_URL;
   if (external) return { endpoint: external, stop: async () => {} };
-  const server = await startFauxqs({ port: 0, logger: false });
-  return { endpoint: server.address, stop: () => server.stop() };
+  const app = buildApp({ logger: false });
+  const endpoint = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { endpoint, stop: () => app.close() };
 }
 
 export function sqsClientFor(endpoint: string): SQSClient {
