@@ -3,7 +3,9 @@
  * faults drawn around them: duplicate submissions, same-key races, lost responses, key reuse
  * with a changed body, the same key from another client, a crash point (the charge Lambda
  * after its commit, the relay after publishing, the consumer after applying, each a real
- * SIGKILL through FAILPOINTS) and, when the Redis hot tier is on, Redis losing its keys. The
+ * SIGKILL through FAILPOINTS; or PostgreSQL itself SIGKILLed right after a charge was
+ * answered, when the stack runs its own server) and, when the Redis hot tier is on, Redis
+ * losing its keys. The
  * checker then verifies, from the answers and from PostgreSQL, that every logical operation
  * was charged once and applied to the ledger exactly once, that none was lost and that
  * nothing else was charged.
@@ -30,7 +32,9 @@ import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts
 import type { ChildService } from '../local/child-process.ts';
 import type { LocalStack, LocalStackOptions, Role } from '../local/stack/stack.ts';
 
-export type CrashPoint = 'none' | 'charge' | 'relay' | 'consumer';
+export type CrashPoint = 'none' | 'charge' | 'relay' | 'consumer' | 'database';
+/** The crash points that arm a process's failpoint. */
+type ProcessCrash = 'charge' | 'relay' | 'consumer';
 
 export interface ScheduledOp {
   /** Index into the environment's clients (0 = A, 1 = B). */
@@ -65,6 +69,10 @@ export interface ScheduleEnvironment {
   flushRedis?: () => Promise<void>;
   /** Current value of a server metric (what the metrics view shows), when available. */
   metric?: (name: string) => number;
+  /** Present when the stack runs its own PostgreSQL: SIGKILLs it (the stack restarts it). */
+  killDatabase?: () => Promise<void>;
+  /** Resolves once the database accepts connections again. */
+  databaseReady?: () => Promise<void>;
 }
 
 export interface ScheduleStats {
@@ -80,8 +88,14 @@ export interface ScheduleStats {
   durationsMs: number[];
 }
 
-/** What a schedule is drawn from; `redis` enables the Redis key-loss dimension. */
-export function scheduleArbitrary(options: { redis: boolean }): fc.Arbitrary<Schedule> {
+/**
+ * What a schedule is drawn from; `redis` enables the Redis key-loss dimension, `database` the
+ * PostgreSQL SIGKILL.
+ */
+export function scheduleArbitrary(options: {
+  redis: boolean;
+  database?: boolean;
+}): fc.Arbitrary<Schedule> {
   const op: fc.Arbitrary<ScheduledOp> = fc.record({
     client: fc.nat({ max: 1 }),
     keySlot: fc.nat({ max: 2 }),
@@ -105,6 +119,7 @@ export function scheduleArbitrary(options: { redis: boolean }): fc.Arbitrary<Sch
       { weight: 2, arbitrary: fc.constant<CrashPoint>('charge') },
       { weight: 2, arbitrary: fc.constant<CrashPoint>('relay') },
       { weight: 2, arbitrary: fc.constant<CrashPoint>('consumer') },
+      ...(options.database ? [{ weight: 2, arbitrary: fc.constant<CrashPoint>('database') }] : []),
     ),
     redisKeyLoss: options.redis ? fc.boolean() : fc.constant(false),
   });
@@ -119,12 +134,12 @@ export interface ScheduleRunner {
   close(): Promise<void>;
 }
 
-const FAILPOINT: Record<Exclude<CrashPoint, 'none'>, string> = {
+const FAILPOINT: Record<ProcessCrash, string> = {
   charge: 'charge.after-commit=crash',
   relay: 'relay.after-publish=crash',
   consumer: 'consumer.after-apply=crash',
 };
-const ROLE: Record<Exclude<CrashPoint, 'none'>, Role> = {
+const ROLE: Record<ProcessCrash, Role> = {
   charge: 'api',
   relay: 'relay',
   consumer: 'consumer',
@@ -140,8 +155,8 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
     mismatches: 0,
     lostResponses: 0,
     redisFlushes: 0,
-    crashesArmed: { charge: 0, relay: 0, consumer: 0 },
-    crashesFired: { charge: 0, relay: 0, consumer: 0 },
+    crashesArmed: { charge: 0, relay: 0, consumer: 0, database: 0 },
+    crashesFired: { charge: 0, relay: 0, consumer: 0, database: 0 },
     durationsMs: [],
   };
   const loseFirst = new Set<string>();
@@ -176,8 +191,8 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
   );
 
   // Armed instances: each dies (SIGKILL) the first time it passes its failpoint.
-  const armed = new Map<Exclude<CrashPoint, 'none'>, Promise<ChildService & { url?: string }>>();
-  const arm = (crash: Exclude<CrashPoint, 'none'>) => {
+  const armed = new Map<ProcessCrash, Promise<ChildService & { url?: string }>>();
+  const arm = (crash: ProcessCrash) => {
     const existing = armed.get(crash);
     if (existing) return existing;
     stats.crashesArmed[crash] += 1;
@@ -213,6 +228,8 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
         return await (clients[client] as ChargeClient).createCharge(body, { idempotencyKey: key });
       } catch (error) {
         if (!(error instanceof ChargeClientError) || round >= 3) throw error;
+        // Outcome unknown, e.g. the database was down for every attempt: retry when it is back.
+        await env.databaseReady?.();
         await sleep(200);
       }
     }
@@ -232,8 +249,9 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
     stats.schedules += 1;
     const prefix = `sch-${tag}-${executions}`;
     const crash = schedule.crash;
-    const armedNow = crash === 'none' ? undefined : await arm(crash);
+    const armedNow = crash === 'none' || crash === 'database' ? undefined : await arm(crash);
     let chargeCrashPending = crash === 'charge';
+    let databaseCrashPending = crash === 'database' && Boolean(env.killDatabase);
     let redisFlushPending = schedule.redisKeyLoss && Boolean(env.flushRedis);
     /** client|key → the body that made the charge, and its id. */
     const logical = new Map<
@@ -300,6 +318,15 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
       if (!known) {
         logical.set(slot, { body, chargeId, client: op.client, key });
         stats.logicalOps += 1;
+      }
+
+      if (databaseCrashPending && env.killDatabase) {
+        databaseCrashPending = false;
+        // Right after the 201: the answer must survive the crash, and the duplicates, the
+        // relay and the consumer run into the outage and must recover from it.
+        stats.crashesArmed.database += 1;
+        await env.killDatabase();
+        stats.crashesFired.database += 1;
       }
 
       if (redisFlushPending && env.flushRedis) {
@@ -451,7 +478,10 @@ export async function runSchedules(
     const details = await fc
       .check(
         fc.asyncProperty(
-          scheduleArbitrary({ redis: Boolean(options.stack.flushRedis) }),
+          scheduleArbitrary({
+            redis: Boolean(options.stack.flushRedis),
+            database: Boolean(options.stack.killDatabase),
+          }),
           (schedule) => runner.run(schedule),
         ),
         {
@@ -475,7 +505,7 @@ export async function runSchedules(
     summary = [
       `${s.schedules} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s: ${s.logicalOps} logical operations, ${s.requests} requests, ${s.mismatches} key reuses with another body, ${s.lostResponses} lost responses, ${s.redisFlushes} Redis key losses`,
       `per schedule: ${percentiles(s.durationsMs)}`,
-      `crashes armed/fired: charge ${s.crashesArmed.charge}/${s.crashesFired.charge}, relay ${s.crashesArmed.relay}/${s.crashesFired.relay}, consumer ${s.crashesArmed.consumer}/${s.crashesFired.consumer}`,
+      `crashes armed/fired: charge ${s.crashesArmed.charge}/${s.crashesFired.charge}, relay ${s.crashesArmed.relay}/${s.crashesFired.relay}, consumer ${s.crashesArmed.consumer}/${s.crashesFired.consumer}, database ${s.crashesArmed.database}/${s.crashesFired.database}`,
       ...(fidelity ? [fidelity] : []),
       details.failed
         ? `FAILED (replay with --seed ${details.seed} --path ${details.counterexamplePath}):\n${fc.defaultReportMessage(details) ?? ''}`
@@ -518,6 +548,9 @@ export function scheduleStackOptions(extraEnv: Record<string, string> = {}): Loc
       ...extraEnv,
     },
     roleEnv: { consumer: { LOCAL_CONSUMER_POLLERS: '1' } },
+    quiet: true,
+    // Crash points are armed per instance, never inherited.
+    dropInherited: ['FAILPOINTS'],
     queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 10 },
   };
 }
@@ -539,6 +572,9 @@ export async function scheduleEnvironmentOf(
     pool: stack.pool,
     startInstance: (role, env) => stack.startInstance(role, env),
     metric: (name) => stack.view.registry.value(name),
+    ...(stack.database.embedded
+      ? { killDatabase: () => stack.database.kill(), databaseReady: () => stack.database.ready() }
+      : {}),
     ...(redis
       ? {
           flushRedis: async () => {

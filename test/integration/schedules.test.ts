@@ -8,23 +8,20 @@ import {
   scheduleEnvironmentOf,
   scheduleStackOptions,
 } from '../../scripts/prove/schedules.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 
 const RUNS = Number(process.env.SCHEDULES_RUNS ?? 100);
 /** The Redis key-loss dimension needs the hot tier, so a redis-server to run it against. */
 const redisAvailable = spawnSync('redis-server', ['--version']).status === 0;
 
-let db: TestDatabase;
 let redis: TestRedis | undefined;
 let stack: LocalStack;
 let environment: ScheduleEnvironment & { close(): Promise<void> };
 
 beforeAll(async () => {
-  db = await createTestDatabase();
   if (redisAvailable) redis = await startTestRedis();
+  // A PostgreSQL server of its own: the schedules SIGKILL it.
   stack = await startLocalStack({
-    databaseUrl: db.url,
     ...scheduleStackOptions(redis ? { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '50' } : {}),
   });
   environment = await scheduleEnvironmentOf(stack, redis?.url);
@@ -33,11 +30,10 @@ afterAll(async () => {
   await environment?.close();
   await stack?.stop();
   await redis?.close();
-  await db?.drop();
 });
 
 describe('seeded randomized fault schedules', () => {
-  it(`apply every logical charge exactly once across ${RUNS} schedules of duplicates, races, lost responses, crashes${redisAvailable ? ' and Redis key loss' : ''}`, async () => {
+  it(`apply every logical charge exactly once across ${RUNS} schedules of duplicates, races, lost responses, process and database crashes${redisAvailable ? ' and Redis key loss' : ''}`, async () => {
     // A failure prints its seed and path; SCHEDULES_SEED=… SCHEDULES_PATH=… replays it.
     const seed = Number(process.env.SCHEDULES_SEED ?? newSeed());
     const result = await runSchedules({
@@ -54,6 +50,8 @@ describe('seeded randomized fault schedules', () => {
     expect(result.stats.crashesFired.charge).toBeGreaterThan(0);
     expect(result.stats.crashesFired.relay).toBeGreaterThan(0);
     expect(result.stats.crashesFired.consumer).toBeGreaterThan(0);
+    expect(result.stats.crashesFired.database).toBeGreaterThan(0);
+    expect(stack.database.restarts).toBe(result.stats.crashesFired.database);
     if (redisAvailable) expect(result.stats.redisFlushes).toBeGreaterThan(0);
   }, 150_000);
 });
