@@ -157,13 +157,16 @@ export async function runProof(options: ProofOptions): Promise<ProofReport> {
   const drive = async (plan: OpPlan, body: ChargeInput): Promise<ChargeResult> => {
     for (let round = 1; ; round++) {
       try {
-        return await client.createCharge(body, { idempotencyKey: plan.key });
+        const result = await client.createCharge(body, { idempotencyKey: plan.key });
+        // Still 409 after every attempt: a claim whose invocation died with the database is
+        // exclusive until its in-progress window ends. The contract says: retry, same key.
+        if (result.status !== 409 || round >= 5) return result;
       } catch (error) {
         if (!(error instanceof ChargeClientError) || round >= 5) throw error;
-        // Outcome unknown: what a real caller does later, with the same key.
-        injected.redrives += 1;
-        await sleep(250 * round);
       }
+      // Outcome unknown: what a real caller does later, with the same key.
+      injected.redrives += 1;
+      await sleep(250 * round);
     }
   };
   const expectCharge = (plan: OpPlan, result: ChargeResult, what: string): void => {

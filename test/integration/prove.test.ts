@@ -14,15 +14,14 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** `npm run prove -- …args` on a fresh test database; resolves with its exit code, output and JSON report. */
-async function prove(
+/** `npm run prove -- …args`; resolves with its exit code, output and JSON report. */
+async function runProve(
   args: string[],
-): Promise<{ code: number | string; output: string; report: ProofReport; db: TestDatabase }> {
-  const db = await createTestDatabase();
+): Promise<{ code: number | string; output: string; report: ProofReport }> {
   const json = join(dir, `report-${Date.now()}.json`);
   const child = spawn(
     process.execPath,
-    ['scripts/prove/main.ts', '--database-url', db.url, '--json', json, '--seed', '7', ...args],
+    ['scripts/prove/main.ts', '--json', json, '--seed', '7', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -36,7 +35,13 @@ async function prove(
     child.once('exit', (exitCode, signal) => resolve(exitCode ?? signal ?? 'unknown')),
   );
   const report = JSON.parse(await readFile(json, 'utf8').catch(() => 'null')) as ProofReport;
-  return { code, output, report, db };
+  return { code, output, report };
+}
+
+/** `npm run prove` on a fresh test database of the shared test server (never killed). */
+async function prove(args: string[]) {
+  const db = await createTestDatabase();
+  return { ...(await runProve(['--database-url', db.url, ...args])), db };
 }
 
 describe('npm run prove', () => {
@@ -65,6 +70,18 @@ describe('npm run prove', () => {
       await db.drop();
     }
   }, 90_000);
+
+  it('holds with PostgreSQL SIGKILLed mid-run: restarted, and every charge answered 201 is there, GET-able and applied once', async () => {
+    // No --database-url: the proof's stack runs its own server, so it can kill it.
+    const { code, output, report } = await runProve(['--ops', '150', '--concurrency', '10']);
+    expect(code, output).toBe(0);
+    expect(output).toContain('applied side effects: 150 / 150');
+    expect(report.injected.databaseKills).toBe(1);
+    expect(report.server.restarts.postgres).toBe(1);
+    expect(report.answered.answered201).toBe(150);
+    expect(report.answered).toMatchObject({ missing: [], notGettable: [], notAppliedOnce: [] });
+    expect(output).toMatch(/answered 201, then missing from the database\s+0/);
+  }, 120_000);
 
   it('fails, naming the double application, when the ledger inbox dedup is sabotaged', async () => {
     const { code, output, report, db } = await prove([
