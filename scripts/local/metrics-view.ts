@@ -1,5 +1,5 @@
 /**
- * The local metrics view (SPEC "Metrics", "Local runtime"): what CloudWatch shows in AWS,
+ * The local metrics view (docs/CONTRACT.md "Metrics"): what CloudWatch shows in AWS,
  * on one machine. It holds a {@link MetricsRegistry} fed with every local process's EMF
  * lines, the latest metrics pushed by retrying clients (`npm run prove`, the runbook
  * scripts), and how often the supervisor restarted each process, and serves:
@@ -7,7 +7,7 @@
  * - `GET /metrics`: Prometheus text exposition (0.0.4) of all of it;
  * - `GET /metrics/history`: the same series sampled once a second (the dashboard's backfill);
  * - `POST /metrics/client?source=NAME`: a client's {@link ClientMetricsSnapshot} as JSON;
- * - `GET /dashboard`: a self-contained HTML page charting the SPEC metrics, polling /metrics.
+ * - `GET /dashboard`: a self-contained HTML page charting the contract's metrics, polling /metrics.
  *
  * The text is rendered here rather than with prom-client: prom-client wants each metric
  * declared up front with a fixed label set, while these series arrive as EMF documents whose

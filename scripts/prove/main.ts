@@ -1,5 +1,5 @@
 /**
- * `npm run prove`: the effectively-once proof (SPEC "Proof"), or with --schedules the seeded
+ * `npm run prove`: the effectively-once proof (docs/CONTRACT.md "Proof"), or with --schedules the seeded
  * randomized fault schedules. See `--help`.
  */
 import { writeFile } from 'node:fs/promises';
