@@ -74,6 +74,24 @@ if (values.help) {
   process.exit(0);
 }
 
+/**
+ * A Powertools JSON log line as `message: cause` (the database SIGKILL makes every request in
+ * flight log its stack); any other line as it is.
+ */
+function oneLine(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const entry = JSON.parse(line) as {
+      message?: string;
+      error?: { message?: string; cause?: { message?: string } };
+    };
+    const cause = entry.error?.cause?.message ?? entry.error?.message;
+    return cause ? `${entry.message}: ${cause}` : String(entry.message ?? line);
+  } catch {
+    return line;
+  }
+}
+
 function integer(name: string, fallback: number, min = 1): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
@@ -134,7 +152,9 @@ try {
         ...tuned.queue,
       },
       onLine: (line, service) => {
-        if (/error|fail/i.test(line) && !line.includes('failpoint')) log(`[${service}] ${line}`);
+        if (/error|fail/i.test(line) && !line.includes('failpoint')) {
+          log(`[${service}] ${oneLine(line)}`);
+        }
       },
     });
     log(
