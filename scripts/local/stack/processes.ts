@@ -1,7 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ChildService, startChild } from '../child-process.ts';
 import { MetricsRegistry } from '../emf-metrics.ts';
 
 export type Role = 'api' | 'relay' | 'consumer';
+
+const CRASH_LOOP_DELAY_MS = 1_000;
 
 export const ROLE_SCRIPTS: Record<Role, string> = {
   api: 'scripts/local/api-server.ts',
@@ -94,8 +97,19 @@ export function superviseProcess(
     const extra = armed;
     armed = {};
     const { service } = launchProcess(role, envFor(extra), options);
+    let becameReady = false;
+    service.ready.then(
+      () => {
+        becameReady = true;
+      },
+      () => {},
+    );
     service.exited.then(async (exit) => {
       if (stopping || exit === 0) return;
+      // One that dies before it is ready (a bad setting, a port in use) would otherwise be
+      // restarted in a tight loop.
+      if (!becameReady) await sleep(CRASH_LOOP_DELAY_MS);
+      if (stopping) return;
       const before = hooks.shift();
       await before?.().catch((error: unknown) =>
         options.onLine?.(`before-restart hook failed: ${String(error)}`, role),
