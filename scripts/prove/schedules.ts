@@ -358,7 +358,7 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
     const expected = [...logical.values()];
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const { rows } = await env.pool.query<{
+      const { rows } = await queryWhenUp(env)<{
         id: string;
         client_id: string;
         key: string;
@@ -402,7 +402,7 @@ export async function createScheduleRunner(env: ScheduleEnvironment): Promise<Sc
     // Let armed processes that have not fired yet go: they would crash at some later point.
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const { rows } = await env.pool.query<{
+      const { rows } = await queryWhenUp(env)<{
         unpublished: number;
         unapplied: number;
         doubled: number;
@@ -501,7 +501,11 @@ export async function runSchedules(
       });
     }
     const s = runner.stats;
-    const fidelity = await metricsFidelity(options.stack);
+    // Read after the database is back, and never in place of the verdict it annotates.
+    await options.stack.databaseReady?.();
+    const fidelity = await metricsFidelity(options.stack).catch(
+      (error: unknown) => `metrics vs database: not read (${String(error)})`,
+    );
     summary = [
       `${s.schedules} schedules in ${((Date.now() - started) / 1000).toFixed(1)} s: ${s.logicalOps} logical operations, ${s.requests} requests, ${s.mismatches} key reuses with another body, ${s.lostResponses} lost responses, ${s.redisFlushes} Redis key losses`,
       `per schedule: ${percentiles(s.durationsMs)}`,
@@ -517,6 +521,25 @@ export async function runSchedules(
     await runner.close();
   }
   return { ok, summary, stats: runner.stats, seconds: (Date.now() - started) / 1000 };
+}
+
+/**
+ * `env.pool.query`, waiting out a database the schedule SIGKILLed: the check may start while
+ * the server is still restarting, or pick a pooled connection the crash has just broken.
+ */
+function queryWhenUp(env: ScheduleEnvironment): pg.Pool['query'] {
+  const query = async (...args: Parameters<pg.Pool['query']>) => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await (env.pool.query as (...a: typeof args) => Promise<unknown>)(...args);
+      } catch (error) {
+        if (!env.databaseReady || attempt >= 50) throw error;
+        await env.databaseReady();
+        await sleep(100);
+      }
+    }
+  };
+  return query as pg.Pool['query'];
 }
 
 const sameBody = (a: ChargeInput, b: ChargeInput): boolean =>
@@ -601,7 +624,7 @@ function percentiles(durations: number[]): string {
  */
 async function metricsFidelity(env: ScheduleEnvironment): Promise<string | undefined> {
   if (!env.metric) return undefined;
-  const { rows } = await env.pool.query<{ charges: number; debits: number }>(
+  const { rows } = await queryWhenUp(env)<{ charges: number; debits: number }>(
     `SELECT (SELECT count(*) FROM charges)::int AS charges,
             (SELECT count(*) FROM ledger.postings WHERE direction = 'debit')::int AS debits`,
   );
