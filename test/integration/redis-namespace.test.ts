@@ -33,6 +33,7 @@ async function freshDatabase(): Promise<TestDatabase> {
   await migrateToLatest(url.toString());
   const pool = createPool(url.toString(), { max: 2 });
   return {
+    name,
     url: url.toString(),
     pool,
     drop: async () => {
