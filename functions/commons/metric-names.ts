@@ -26,6 +26,7 @@ export const MetricName = {
   unappliedCharges: 'unapplied_charges',
   reconciliationRequeuedTotal: 'reconciliation_requeued_total',
   poisonMessageTotal: 'poison_message_total',
+  housekeepingDeletedTotal: 'housekeeping_deleted_total',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -1,0 +1,76 @@
+-- Up Migration
+
+-- One least-privilege login role per function kind. Functions connect as their own role
+-- (each has its own secret in AWS; the migrate function sets the password from it); only
+-- migrate connects as the owner, which owns every table and runs the DDL. A compromised
+-- or buggy function can therefore touch only the rows its job needs: the charge function
+-- cannot write the ledger, the consumer cannot create charges, nothing but housekeeping
+-- deletes.
+--
+-- Roles are cluster-wide and survive DROP DATABASE, so they are created only if absent.
+-- They have LOGIN but no password here: a role without a password cannot log in with one
+-- until migrate (or an operator) sets it.
+--
+-- NEW TABLES MUST BE GRANTED: a migration that adds a table grants it, in the same file, to
+-- the roles that use it. There are deliberately no ALTER DEFAULT PRIVILEGES: a new table is
+-- visible to no function until someone decides which may touch it. Tables other work adds
+-- (the authorizer's API clients/keys, reconciliation's own tables) are granted there:
+--   payments_authorizer      SELECT on the api client / key table
+--   payments_reconciliation  SELECT on charges and the ledger, INSERT on outbox (granted here)
+DO $$
+DECLARE
+  role_name text;
+BEGIN
+  FOREACH role_name IN ARRAY ARRAY[
+    'payments_charge', 'payments_get_charge', 'payments_relay', 'payments_consumer',
+    'payments_authorizer', 'payments_reconciliation', 'payments_housekeeping'
+  ] LOOP
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
+      EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', role_name);
+    END IF;
+    EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), role_name);
+    EXECUTE format('GRANT USAGE ON SCHEMA public TO %I', role_name);
+  END LOOP;
+END $$;
+
+-- POST /charge: claim / complete / release idempotency records (INSERT … ON CONFLICT DO
+-- UPDATE, UPDATE, DELETE of its own claim), the charge row and its outbox event.
+GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_records TO payments_charge;
+GRANT SELECT, INSERT ON charges TO payments_charge;
+GRANT INSERT ON outbox TO payments_charge;
+
+-- GET /charges/{id} (and GET /health, which runs SELECT 1 with the same role).
+GRANT SELECT ON charges TO payments_get_charge;
+GRANT USAGE ON SCHEMA ledger TO payments_get_charge;
+GRANT SELECT ON ledger.postings TO payments_get_charge;
+
+-- Relay: claims unpublished outbox rows (SELECT … FOR UPDATE) and marks them published.
+GRANT SELECT, UPDATE ON outbox TO payments_relay;
+
+-- Consumer: the inbox row and the postings, in one statement; the balance trigger reads them.
+GRANT USAGE ON SCHEMA ledger TO payments_consumer;
+GRANT SELECT, INSERT ON ledger.inbox, ledger.postings TO payments_consumer;
+
+-- Reconciliation: reads charges and the ledger, re-stages missing events in the outbox.
+GRANT SELECT ON charges TO payments_reconciliation;
+GRANT USAGE ON SCHEMA ledger TO payments_reconciliation;
+GRANT SELECT ON ledger.inbox, ledger.postings TO payments_reconciliation;
+GRANT SELECT, INSERT ON outbox TO payments_reconciliation;
+
+-- Housekeeping: deletes expired idempotency records, old published outbox rows and old inbox
+-- rows (SELECT for the WHERE clauses and FOR UPDATE SKIP LOCKED).
+GRANT SELECT, DELETE ON idempotency_records, outbox TO payments_housekeeping;
+GRANT USAGE ON SCHEMA ledger TO payments_housekeeping;
+GRANT SELECT, DELETE ON ledger.inbox TO payments_housekeeping;
+
+-- Down Migration
+-- The roles stay: they are cluster-wide and other databases on the server may use them.
+REVOKE ALL ON idempotency_records, charges, outbox FROM
+  payments_charge, payments_get_charge, payments_relay, payments_consumer,
+  payments_authorizer, payments_reconciliation, payments_housekeeping;
+REVOKE ALL ON ledger.inbox, ledger.postings FROM
+  payments_charge, payments_get_charge, payments_relay, payments_consumer,
+  payments_authorizer, payments_reconciliation, payments_housekeeping;
+REVOKE ALL ON SCHEMA ledger FROM
+  payments_charge, payments_get_charge, payments_relay, payments_consumer,
+  payments_authorizer, payments_reconciliation, payments_housekeeping;
