@@ -1,13 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { ATTEMPT_HEADER, attemptLabel } from '../../../client/metrics.ts';
+import type { SERVER_OUTCOME_CLASSES } from '../metric-names.ts';
 import { countMetric } from '../powertools.ts';
 import { headerValues } from './responses.ts';
-
-/**
- * The outcome classes the function itself can see. Timeouts are not among them: a function
- * that runs out of time never answers, so they come from API Gateway's own metrics.
- */
-export const SERVER_OUTCOME_CLASSES = ['2xx', '4xx', '5xx'] as const;
 
 /**
  * The attempt number a client sent in `amz-sdk-request: attempt=N; max=M` (the AWS SDKs'

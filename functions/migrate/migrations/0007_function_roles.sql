@@ -13,17 +13,16 @@
 --
 -- NEW TABLES MUST BE GRANTED: a migration that adds a table grants it, in the same file, to
 -- the roles that use it. There are deliberately no ALTER DEFAULT PRIVILEGES: a new table is
--- visible to no function until someone decides which may touch it. Tables other work adds
--- (the authorizer's API clients/keys, reconciliation's own tables) are granted there:
---   payments_authorizer      SELECT on the api client / key table
---   payments_reconciliation  SELECT on charges and the ledger, INSERT on outbox (granted here)
+-- visible to no function until someone decides which may touch it (reconciliation's own
+-- tables, for example, are granted by the migration that adds them).
 DO $$
 DECLARE
   role_name text;
 BEGIN
   FOREACH role_name IN ARRAY ARRAY[
     'payments_charge', 'payments_get_charge', 'payments_relay', 'payments_consumer',
-    'payments_authorizer', 'payments_reconciliation', 'payments_housekeeping'
+    'payments_authorizer', 'payments_client_admin', 'payments_reconciliation',
+    'payments_housekeeping'
   ] LOOP
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role_name) THEN
       EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE', role_name);
@@ -38,6 +37,14 @@ END $$;
 GRANT SELECT, INSERT, UPDATE, DELETE ON idempotency_records TO payments_charge;
 GRANT SELECT, INSERT ON charges TO payments_charge;
 GRANT INSERT ON outbox TO payments_charge;
+-- The Redis tier's namespace (database identity and epoch); bumped by an operator as owner.
+GRANT SELECT ON idempotency_cache_namespace TO payments_charge;
+
+-- API REQUEST authorizer: resolves a presented key (by hash) to its client.
+GRANT SELECT ON api_clients, api_keys TO payments_authorizer;
+
+-- The clients function (operator-invoked): creates clients, issues, rotates and revokes keys.
+GRANT SELECT, INSERT, UPDATE ON api_clients, api_keys TO payments_client_admin;
 
 -- GET /charges/{id} (and GET /health, which runs SELECT 1 with the same role).
 GRANT SELECT ON charges TO payments_get_charge;
@@ -65,12 +72,10 @@ GRANT SELECT, DELETE ON ledger.inbox TO payments_housekeeping;
 
 -- Down Migration
 -- The roles stay: they are cluster-wide and other databases on the server may use them.
-REVOKE ALL ON idempotency_records, charges, outbox FROM
+REVOKE ALL ON idempotency_records, charges, outbox, idempotency_cache_namespace,
+  api_clients, api_keys, ledger.inbox, ledger.postings FROM
   payments_charge, payments_get_charge, payments_relay, payments_consumer,
-  payments_authorizer, payments_reconciliation, payments_housekeeping;
-REVOKE ALL ON ledger.inbox, ledger.postings FROM
-  payments_charge, payments_get_charge, payments_relay, payments_consumer,
-  payments_authorizer, payments_reconciliation, payments_housekeeping;
+  payments_authorizer, payments_client_admin, payments_reconciliation, payments_housekeeping;
 REVOKE ALL ON SCHEMA ledger FROM
   payments_charge, payments_get_charge, payments_relay, payments_consumer,
-  payments_authorizer, payments_reconciliation, payments_housekeeping;
+  payments_authorizer, payments_client_admin, payments_reconciliation, payments_housekeeping;
