@@ -42,7 +42,7 @@ describe('every payments function', () => {
     }
   });
 
-  it('reaches the database through the proxy as its own role, and may read only that role\'s secret', () => {
+  it("reaches the database through the proxy as its own role, and may read only that role's secret", () => {
     for (const [prefix, secret] of [
       ['Charge', 'DatabasePaymentsChargeSecretAttachment'],
       ['GetCharge', 'DatabasePaymentsGetChargeSecretAttachment'],
