@@ -1,0 +1,173 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { databaseUrlOn, withAdminClient } from '../../scripts/local/embedded-postgres.ts';
+import {
+  createChargeEventQueues,
+  LOCAL_AWS_ENV,
+  type SqsEndpoint,
+  sqsClientFor,
+  startSqsEndpoint,
+} from '../../scripts/local/sqs.ts';
+import { startSqsEventSource } from '../../scripts/local/sqs-event-source.ts';
+import { waitFor } from '../support/pipeline.ts';
+import { type BundleProcess, startBundle } from './bundles/bundle-process.ts';
+import { type IsolatedBundles, synthesizeIsolatedBundles } from './bundles/lambda-bundles.ts';
+import { postChargeEvent, proxyEvent } from './bundles/proxy-events.ts';
+
+/**
+ * Issue 16, item 5: every deployable bundle, as `cdk synth` builds it, imported and invoked
+ * on its own with only the runtime's packages (@aws-sdk) beside it, against the local
+ * PostgreSQL and SQS. Catches what typecheck and the source-level tests cannot: a dependency
+ * left external, a file not copied into the bundle, an ESM/CommonJS interop crash at import.
+ */
+describe('deployable bundles, each alone with only the runtime packages', () => {
+  let bundles: IsolatedBundles;
+  let endpoint: SqsEndpoint;
+  let databaseUrl: string;
+  let db: pg.Pool;
+  const databaseName = `payments_bundles_${randomBytes(5).toString('hex')}`;
+  const started: BundleProcess[] = [];
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    bundles = synthesizeIsolatedBundles();
+    const adminUrl = inject('adminUrl');
+    // An empty database: the migrate bundle must build the schema from the SQL it ships.
+    await withAdminClient(adminUrl, (admin) => admin.query(`CREATE DATABASE ${databaseName}`));
+    databaseUrl = databaseUrlOn(adminUrl, databaseName);
+    db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    endpoint = await startSqsEndpoint();
+    const queues = await createChargeEventQueues(sqsClientFor(endpoint.endpoint), {
+      name: `bundles-${randomBytes(4).toString('hex')}`,
+      visibilityTimeoutSeconds: 5,
+    });
+    env = {
+      ...LOCAL_AWS_ENV,
+      AWS_ENDPOINT_URL: endpoint.endpoint,
+      DATABASE_URL: databaseUrl,
+      QUEUE_URL: queues.queueUrl,
+      DLQ_URL: queues.deadLetterQueueUrl,
+      POWERTOOLS_SERVICE_NAME: 'payments',
+      POWERTOOLS_METRICS_NAMESPACE: 'EffectivelyOncePayments',
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    };
+  }, 600_000);
+
+  afterAll(async () => {
+    await Promise.all(started.map((bundle) => bundle.stop()));
+    await db?.end();
+    await endpoint?.stop();
+    await withAdminClient(inject('adminUrl'), (admin) =>
+      admin.query(`DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`),
+    );
+  });
+
+  const start = async (name: keyof IsolatedBundles, extra: Record<string, string> = {}) => {
+    const bundle = await startBundle(bundles[name], name, { ...env, ...extra });
+    started.push(bundle);
+    return bundle;
+  };
+
+  it('each bundle directory holds only its own files, and nothing but @aws-sdk beside them', () => {
+    for (const dir of Object.values(bundles)) {
+      expect(readdirSync(dir)).not.toContain('node_modules');
+      expect(readdirSync(join(dir, '..', 'node_modules'))).toEqual(['@aws-sdk']);
+    }
+  });
+
+  it('migrate applies the SQL shipped in its bundle to an empty database', async () => {
+    const migrate = await start('migrate');
+    const result = await migrate.invoke<{ applied: string[] }>({}, 120_000);
+    const shipped = readdirSync(join(bundles.migrate, 'migrations'))
+      .filter((file) => file.endsWith('.sql'))
+      .map((file) => file.replace(/\.sql$/, ''))
+      .sort();
+    expect(result.applied).toEqual(shipped);
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('charges', 'outbox', 'idempotency_records', 'inbox', 'postings')`,
+    );
+    expect(rows[0].n).toBe(5);
+  });
+
+  it('charge answers a proxy event: 201, the charge row and its outbox event', async () => {
+    const charge = await start('charge');
+    const key = randomUUID();
+    const body = { amount: 1234, currency: 'EUR', customerId: 'cus_bundle' };
+    const response = await charge.invoke<{ statusCode: number; body: string }>(
+      postChargeEvent('client-bundle', key, body, { 'amz-sdk-request': 'attempt=1; max=3' }),
+    );
+    expect(response.statusCode).toBe(201);
+    const created = JSON.parse(response.body);
+    expect(created).toMatchObject({ amount: 1234, currency: 'EUR' });
+    const { rows } = await db.query(
+      `SELECT (SELECT count(*)::int FROM charges WHERE id = $1) AS charges,
+              (SELECT count(*)::int FROM outbox WHERE payload->>'chargeId' = $1::text) AS events`,
+      [created.id],
+    );
+    expect(rows[0]).toEqual({ charges: 1, events: 1 });
+  });
+
+  it('relay publishes the outbox event to SQS and marks it published', async () => {
+    const relay = await start('relay');
+    const run = await relay.invoke<{ published: number }>(
+      { source: 'aws.events', 'detail-type': 'Scheduled Event' },
+      60_000,
+    );
+    expect(run.published).toBe(1);
+    const { rows } = await db.query(
+      'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL',
+    );
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('consumer applies the event from SQS to the ledger, once', async () => {
+    const consumer = await start('consumer');
+    const stop = await startSqsEventSource({
+      sqs: sqsClientFor(endpoint.endpoint),
+      queueUrl: env.QUEUE_URL ?? '',
+      functionName: 'consumer',
+      handler: (event: SQSEvent) => consumer.invoke<SQSBatchResponse>(event),
+    });
+    try {
+      await waitFor('the ledger postings', async () => {
+        const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger.postings');
+        return rows[0].n === 2;
+      });
+    } finally {
+      await stop();
+    }
+    const { rows } = await db.query('SELECT count(*)::int AS n FROM ledger.inbox');
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('get-charge and health answer, and housekeeping runs', async () => {
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM charges');
+    const id = rows[0]?.id ?? '';
+    const getCharge = await start('get-charge');
+    const found = await getCharge.invoke<{ statusCode: number; body: string }>(
+      proxyEvent({
+        method: 'GET',
+        resource: '/charges/{id}',
+        path: `/charges/${id}`,
+        clientId: 'client-bundle',
+        pathParameters: { id },
+      }),
+    );
+    expect(found.statusCode).toBe(200);
+    expect(JSON.parse(found.body).ledger).toEqual({ applied: true, applications: 1 });
+
+    const health = await start('health');
+    const healthy = await health.invoke<{ statusCode: number }>(
+      proxyEvent({ method: 'GET', resource: '/health', path: '/health', clientId: 'none' }),
+    );
+    expect(healthy.statusCode).toBe(200);
+
+    const housekeeping = await start('housekeeping');
+    const purged = await housekeeping.invoke<Record<string, { drained: boolean }>>({}, 60_000);
+    expect(Object.values(purged).map((table) => table.drained)).toEqual([true, true, true]);
+  });
+});
