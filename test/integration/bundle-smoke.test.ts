@@ -72,6 +72,21 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     return bundle;
   };
 
+  /**
+   * The database URL for a function role (created by migration 0007), with a fresh password:
+   * each bundle below connects as the role its function has in AWS, so the grants are
+   * exercised by the real statements. (The charge role is exercised by
+   * credential-rotation.test.ts, which owns its password.)
+   */
+  const asRole = async (role: string): Promise<Record<string, string>> => {
+    const password = randomBytes(12).toString('hex');
+    await db.query(`ALTER ROLE ${role} PASSWORD '${password}'`);
+    const url = new URL(databaseUrl);
+    url.username = role;
+    url.password = password;
+    return { DATABASE_URL: url.toString() };
+  };
+
   it('each bundle directory holds only its own files, and nothing but @aws-sdk beside them', () => {
     for (const dir of Object.values(bundles)) {
       expect(readdirSync(dir)).not.toContain('node_modules');
@@ -112,7 +127,7 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
   });
 
   it('relay publishes the outbox event to SQS and marks it published', async () => {
-    const relay = await start('relay');
+    const relay = await start('relay', await asRole('payments_relay'));
     const run = await relay.invoke<{ published: number }>(
       { source: 'aws.events', 'detail-type': 'Scheduled Event' },
       60_000,
@@ -125,7 +140,7 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
   });
 
   it('consumer applies the event from SQS to the ledger, once', async () => {
-    const consumer = await start('consumer');
+    const consumer = await start('consumer', await asRole('payments_consumer'));
     const stop = await startSqsEventSource({
       sqs: sqsClientFor(endpoint.endpoint),
       queueUrl: env.QUEUE_URL ?? '',
@@ -144,10 +159,47 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     expect(rows[0].n).toBe(1);
   });
 
+  it('no function role can touch what its function does not need', async () => {
+    const denied = async (role: string, statement: string) => {
+      const client = new pg.Client((await asRole(role)).DATABASE_URL);
+      await client.connect();
+      try {
+        await client.query(statement);
+        return 'allowed';
+      } catch (error) {
+        return (error as { code?: string }).code;
+      } finally {
+        await client.end();
+      }
+    };
+    const insufficientPrivilege = '42501';
+    expect(await denied('payments_relay', 'SELECT count(*) FROM charges')).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_consumer', 'SELECT count(*) FROM charges')).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_get_charge', 'DELETE FROM ledger.inbox')).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_housekeeping', 'SELECT count(*) FROM charges')).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_reconciliation', `UPDATE outbox SET published_at = now()`)).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_authorizer', 'SELECT count(*) FROM charges')).toBe(
+      insufficientPrivilege,
+    );
+    expect(await denied('payments_relay', 'CREATE TABLE sneaky (id int)')).toBe(
+      insufficientPrivilege,
+    );
+  });
+
   it('get-charge and health answer, and housekeeping runs', async () => {
     const { rows } = await db.query<{ id: string }>('SELECT id FROM charges');
     const id = rows[0]?.id ?? '';
-    const getCharge = await start('get-charge');
+    const getCharge = await start('get-charge', await asRole('payments_get_charge'));
     const found = await getCharge.invoke<{ statusCode: number; body: string }>(
       proxyEvent({
         method: 'GET',
@@ -160,13 +212,13 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     expect(found.statusCode).toBe(200);
     expect(JSON.parse(found.body).ledger).toEqual({ applied: true, applications: 1 });
 
-    const health = await start('health');
+    const health = await start('health', await asRole('payments_get_charge'));
     const healthy = await health.invoke<{ statusCode: number }>(
       proxyEvent({ method: 'GET', resource: '/health', path: '/health', clientId: 'none' }),
     );
     expect(healthy.statusCode).toBe(200);
 
-    const housekeeping = await start('housekeeping');
+    const housekeeping = await start('housekeeping', await asRole('payments_housekeeping'));
     const purged = await housekeeping.invoke<Record<string, { drained: boolean }>>({}, 60_000);
     expect(Object.values(purged).map((table) => table.drained)).toEqual([true, true, true]);
   });

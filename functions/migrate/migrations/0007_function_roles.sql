@@ -65,10 +65,14 @@ GRANT SELECT ON ledger.inbox, ledger.postings TO payments_reconciliation;
 GRANT SELECT, INSERT ON outbox TO payments_reconciliation;
 
 -- Housekeeping: deletes expired idempotency records, old published outbox rows and old inbox
--- rows (SELECT for the WHERE clauses and FOR UPDATE SKIP LOCKED).
+-- rows. SELECT … FOR UPDATE SKIP LOCKED (so batches never wait on live rows) needs UPDATE on
+-- at least one column: it gets it on the key column only, which it could already remove.
 GRANT SELECT, DELETE ON idempotency_records, outbox TO payments_housekeeping;
+GRANT UPDATE (id) ON idempotency_records TO payments_housekeeping;
+GRANT UPDATE (event_id) ON outbox TO payments_housekeeping;
 GRANT USAGE ON SCHEMA ledger TO payments_housekeeping;
 GRANT SELECT, DELETE ON ledger.inbox TO payments_housekeeping;
+GRANT UPDATE (event_id) ON ledger.inbox TO payments_housekeeping;
 
 -- Down Migration
 -- The roles stay: they are cluster-wide and other databases on the server may use them.
