@@ -27,7 +27,8 @@ export type BundleSelection = 'all' | 'none' | readonly FunctionName[];
  * What the deployment is for (context `profile`); docs/DEPLOY.md has the cost of each.
  * - `production`: Aurora behind RDS Proxy, interface endpoints in two AZs.
  * - `sandbox`: idles cheaply: no RDS Proxy (functions connect to the writer directly), the
- *   interface endpoints in one AZ, Aurora pausing to 0 ACU when idle, no deletion protection.
+ *   interface endpoints in one AZ, no deletion protection. Aurora stays at its 0.5 ACU
+ *   minimum: the relay and housekeeping connect every minute, so it could never auto-pause.
  * - `localstack`: LocalStack Community: no VPC, Aurora, proxy or rotation (Pro-only); the
  *   functions reach an external PostgreSQL at `externalDatabaseUrl`.
  */
@@ -97,7 +98,7 @@ export function readConfig(node: Node): PaymentsConfig {
   if (profile !== 'localstack' && externalDatabaseUrl) {
     throw new Error('context externalDatabaseUrl is only for profile=localstack');
   }
-  // The sandbox is disposable and idles at 0 ACU unless told otherwise.
+  // The sandbox is disposable: no deletion protection unless told otherwise.
   const sandbox = profile === 'sandbox';
   return {
     profile,
@@ -128,11 +129,7 @@ export function readConfig(node: Node): PaymentsConfig {
       1,
       100_000,
     ),
-    databaseMinCapacity: numberContext(
-      'databaseMinCapacity',
-      context,
-      sandbox ? 0 : d.databaseMinCapacity,
-    ),
+    databaseMinCapacity: numberContext('databaseMinCapacity', context, d.databaseMinCapacity),
     databaseMaxCapacity: numberContext('databaseMaxCapacity', context, d.databaseMaxCapacity),
     apiRateLimit: integerContext('apiRateLimit', context, d.apiRateLimit, 1, 10_000),
     apiBurstLimit: integerContext('apiBurstLimit', context, d.apiBurstLimit, 1, 5_000),

@@ -1,4 +1,4 @@
-import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -91,6 +91,10 @@ export class StatelessStack extends Stack {
       description: 'Creates, lists, rotates and revokes API clients and their secret keys',
       timeout: Duration.seconds(30),
       memorySize: 256,
+    });
+    new CfnOutput(this, 'ClientsFunctionName', {
+      value: clients.function.functionName,
+      description: 'aws lambda invoke --function-name <this>: create, rotate, revoke client keys',
     });
 
     const relay = fn('relay', 'payments_relay', {

@@ -184,7 +184,7 @@ describe('a known bill', () => {
     for (const endpoint of endpoints) expect(endpoint.Properties.SubnetIds).toHaveLength(2);
   });
 
-  it('sandbox: the same endpoints in one AZ, no RDS Proxy, Aurora pausing at 0 ACU, no deletion protection', () => {
+  it('sandbox: the same endpoints in one AZ, no RDS Proxy, Aurora at its 0.5 ACU minimum, no deletion protection', () => {
     const template = sandbox.statefulTemplate;
     const endpoints = endpointsOf(template);
     expect(endpoints).toHaveLength(3);
@@ -192,7 +192,7 @@ describe('a known bill', () => {
     template.resourceCountIs('AWS::RDS::DBProxy', 0);
     template.hasResourceProperties('AWS::RDS::DBCluster', {
       DeletionProtection: false,
-      ServerlessV2ScalingConfiguration: { MinCapacity: 0, MaxCapacity: 4 },
+      ServerlessV2ScalingConfiguration: { MinCapacity: 0.5, MaxCapacity: 4 },
     });
     // Functions connect to the writer.
     const [, charge] = resourceNamed(
