@@ -1,10 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { databaseUrlOn, withAdminClient } from '../../scripts/local/embedded-postgres.ts';
+import { databaseUrlOn, freePort, withAdminClient } from '../../scripts/local/embedded-postgres.ts';
 import {
   createChargeEventQueues,
   LOCAL_AWS_ENV,
@@ -106,6 +107,40 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
       `SELECT count(*)::int AS n FROM pg_tables WHERE tablename IN ('charges', 'outbox', 'idempotency_records', 'inbox', 'postings')`,
     );
     expect(rows[0].n).toBe(5);
+  });
+
+  it('migrate waits, retrying, for a database that is not reachable yet (a first deploy)', async () => {
+    const name = `${databaseName}_late`;
+    await withAdminClient(inject('adminUrl'), (admin) => admin.query(`CREATE DATABASE ${name}`));
+    const server = new URL(inject('adminUrl'));
+    const latePort = await freePort();
+    const lateUrl = new URL(databaseUrlOn(inject('adminUrl'), name));
+    lateUrl.port = String(latePort);
+    const migrate = await start('migrate', {
+      DATABASE_URL: lateUrl.toString(),
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+    });
+    const applying = migrate.invoke<{ applied: string[] }>({}, 120_000);
+    // Nothing listens on the port until the "proxy" comes up a little later.
+    await waitFor('a refused attempt', async () =>
+      migrate.output.some((line) => line.includes('database not reachable yet')),
+    );
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(server.port), server.hostname);
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(latePort, '127.0.0.1', resolve));
+    try {
+      const { applied } = await applying;
+      expect(applied.length).toBeGreaterThan(0);
+    } finally {
+      proxy.close();
+      await withAdminClient(inject('adminUrl'), (admin) =>
+        admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+      );
+    }
   });
 
   it('charge answers a proxy event: 201, the charge row and its outbox event', async () => {

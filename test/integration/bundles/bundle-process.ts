@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 export interface BundleProcess {
   /** Invokes the handler once; rejects when it threw or timed out. */
   invoke<R = unknown>(event: unknown, timeoutMs?: number): Promise<R>;
-  /** Every line the process printed except results (EMF documents, logs). */
+  /** Every line the process printed (stdout and stderr) except results: EMF documents, logs. */
   output: string[];
   stop(): Promise<void>;
 }
@@ -34,7 +34,10 @@ export async function startBundle(
     failed = reject;
   });
   const stderr: string[] = [];
-  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    output.push(line);
+  });
   createInterface({ input: child.stdout }).on('line', (line) => {
     if (line.startsWith('@@result ')) {
       const result = JSON.parse(line.slice('@@result '.length));
