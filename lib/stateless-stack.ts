@@ -11,6 +11,7 @@ import {
 } from '../functions/housekeeping/retention.ts';
 import { type FunctionName, isBundled, type PaymentsConfig } from './config.ts';
 import type { DatabaseRole } from './constructs/database.ts';
+import { expireEveryLogGroup } from './constructs/log-retention.ts';
 import { Observability } from './constructs/observability.ts';
 import { PaymentsApi } from './constructs/payments-api.ts';
 import { PaymentsFunction, type PaymentsFunctionProps } from './constructs/payments-function.ts';
@@ -197,6 +198,8 @@ export class StatelessStack extends Stack {
       dashboard: this.observability.dashboard,
     });
     migrations.executeBefore(reconciliation);
+
+    expireEveryLogGroup(this, [this.api.api]);
 
     this.functions = {
       reconciliation: reconciliation.function,

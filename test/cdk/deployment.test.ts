@@ -146,6 +146,24 @@ describe('housekeeping and log retention', () => {
     ).not.toContain('Housekeeping');
   });
 
+  it("every function writes to a log group of the stack, CDK's trigger provider included", () => {
+    const template = production.statelessTemplate;
+    const groups = Object.keys(resourcesOf(template, 'AWS::Logs::LogGroup'));
+    for (const [id, fn] of Object.entries(resourcesOf(template, 'AWS::Lambda::Function'))) {
+      const group = (fn.Properties.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)
+        ?.LogGroup?.Ref;
+      expect(groups, id).toContain(group);
+    }
+  });
+
+  it('API Gateway execution logs go to a group created, with retention, before the stage', () => {
+    const template = production.statelessTemplate;
+    const [groupId, group] = resourceNamed(template, 'AWS::Logs::LogGroup', 'ApiExecutionLogs');
+    expect(JSON.stringify(group.Properties.LogGroupName)).toContain('API-Gateway-Execution-Logs_');
+    const [, stage] = resourceNamed(template, 'AWS::ApiGateway::Stage', 'ApiDeploymentStage');
+    expect(stage.DependsOn).toContain(groupId);
+  });
+
   it.each([
     ['production', production],
     ['sandbox', sandbox],
