@@ -167,6 +167,13 @@ export class StatelessStack extends Stack {
 
     // Migrations run after the database exists and before anything can call the new code:
     // the trigger re-runs whenever the migrate bundle (and so its SQL files) changes.
+    this.observability = new Observability(this, 'Observability', {
+      deadLetterQueue: stateful.deadLetterQueue,
+      api: this.api.api,
+      attemptThreeAlarmThreshold: config.attemptThreeAlarmThreshold,
+      alarmEmail: config.alarmEmail,
+    });
+
     // Every function that needs the schema is created or updated only after it (their code
     // can then never run against a database that lacks its migration), and so are their
     // callers: the API, the schedules and the event source mapping.
@@ -176,19 +183,14 @@ export class StatelessStack extends Stack {
       invocationType: triggers.InvocationType.REQUEST_RESPONSE,
       executeOnHandlerChange: true,
     });
-    migrations.executeBefore(
-      ...[charge, getCharge, health, relay, consumer, housekeeping].map((f) => f.function),
-      this.api,
-      relaySchedule,
-      housekeepingSchedule,
-    );
-
-    this.observability = new Observability(this, 'Observability', {
-      deadLetterQueue: stateful.deadLetterQueue,
-      api: this.api.api,
-      attemptThreeAlarmThreshold: config.attemptThreeAlarmThreshold,
-      alarmEmail: config.alarmEmail,
-    });
+    // Found rather than listed, so a function added above (an authorizer, reconciliation) waits
+    // too without anyone remembering to list it. Keep this block last.
+    const schemaDependent = this.node
+      .findAll()
+      .filter((node): node is PaymentsFunction => node instanceof PaymentsFunction)
+      .filter((candidate) => candidate !== migrate)
+      .map((candidate) => candidate.function);
+    migrations.executeBefore(...schemaDependent, this.api, relaySchedule, housekeepingSchedule);
 
     const reconciliation = new Reconciliation(this, 'Reconciliation', {
       network: stateful.network,
