@@ -45,6 +45,12 @@ export interface ManagedDatabaseAccess {
   /** The RDS Proxy endpoint (production) or the cluster writer (sandbox). */
   readonly host: string;
   readonly name: string;
+  /**
+   * false: functions talk TLS to the cluster itself, whose certificate chains to the RDS CAs,
+   * which the Node.js 20+ Lambda runtimes do not trust unless told to (the proxy's chains to
+   * Amazon's public roots, which Node trusts).
+   */
+  readonly viaProxy: boolean;
 }
 
 /** The localstack profile: a PostgreSQL outside the stacks, by URL (there is no Aurora). */
@@ -83,6 +89,7 @@ export class Database extends Construct implements ManagedDatabaseAccess {
   readonly roleSecrets: Record<DatabaseRole, secretsmanager.ISecret>;
   readonly host: string;
   readonly name = DATABASE_NAME;
+  readonly viaProxy: boolean;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
@@ -176,6 +183,7 @@ export class Database extends Construct implements ManagedDatabaseAccess {
     }
     this.roleSecrets = roleSecrets as Record<DatabaseRole, secretsmanager.ISecret>;
 
+    this.viaProxy = props.proxy;
     if (props.proxy) {
       const proxySecurityGroup = securityGroup('ProxySecurityGroup', 'RDS Proxy');
       this.proxy = new rds.DatabaseProxy(this, 'Proxy', {

@@ -134,6 +134,10 @@ export class PaymentsFunction extends Construct {
     this.function.addEnvironment('DATABASE_SECRET_ARN', secret.secretArn);
     this.function.addEnvironment('DATABASE_HOST', database.host);
     this.function.addEnvironment('DATABASE_NAME', database.name);
+    // The runtime ships the RDS certificate bundle but loads it only when asked.
+    if (!database.viaProxy) {
+      this.function.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');
+    }
     secret.grantRead(this.function);
     return this;
   }

@@ -219,6 +219,18 @@ describe('a known bill', () => {
       'ChargeFunction',
     );
     expect(JSON.stringify(charge.Properties.Environment)).toMatch(/DatabaseCluster.*Endpoint/);
+    // Verified TLS to the cluster needs the RDS CAs, which the runtime loads only when asked.
+    expect(charge.Properties.Environment).toMatchObject({
+      Variables: { NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem' },
+    });
+    const [, productionCharge] = resourceNamed(
+      production.statelessTemplate,
+      'AWS::Lambda::Function',
+      'ChargeFunction',
+    );
+    expect(JSON.stringify(productionCharge.Properties.Environment)).not.toContain(
+      'NODE_EXTRA_CA_CERTS',
+    );
   });
 });
 
