@@ -155,8 +155,12 @@ export class Database extends Construct implements ManagedDatabaseAccess {
       RemovalPolicy.RETAIN,
     );
 
-    const rotation = (secret: secretsmanager.ISecret) =>
+    const rotation = (secret: secretsmanager.ISecret, rotateImmediately = true) =>
       secret.addRotationSchedule('Rotation', {
+        // A role secret must not rotate on creation: its role does not exist until the
+        // migration runs (in the stateless stack), so that rotation would fail and leave an
+        // AWSPENDING version behind, which makes migrate leave the role's password alone.
+        rotateImmediatelyOnUpdate: rotateImmediately,
         // Single-user: each role changes its own password; connections already open keep
         // working, new ones re-read the secret on 28P01.
         hostedRotation: secretsmanager.HostedRotation.postgreSqlSingleUser({
@@ -178,7 +182,7 @@ export class Database extends Construct implements ManagedDatabaseAccess {
       secret.applyRemovalPolicy(RemovalPolicy.RETAIN);
       // host, port, dbname and engine, which the rotation function needs.
       const attached = secret.attach(this.cluster);
-      rotation(attached);
+      rotation(attached, false);
       roleSecrets[role] = attached;
     }
     this.roleSecrets = roleSecrets as Record<DatabaseRole, secretsmanager.ISecret>;
