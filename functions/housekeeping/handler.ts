@@ -1,7 +1,7 @@
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
 import { numberEnv } from '../commons/config.ts';
 import { countMetric, logger } from '../commons/powertools.ts';
-import { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
 import { createPool } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { type HousekeepingRun, runHousekeeping } from './housekeeping.ts';

@@ -1,4 +1,4 @@
-import type { PostgresPersistenceLayer } from '../idempotency/postgres-persistence-layer.ts';
+import type { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Queryable } from '../store/database.ts';
 import { deleteOldInboxRows, deletePublishedOutboxRows } from '../store/retention-store.ts';
 import { type PurgeOptions, type PurgeResult, purgeInBatches } from './purge-in-batches.ts';

@@ -1,10 +1,10 @@
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHousekeeping } from '../../functions/housekeeping/housekeeping.ts';
 import {
   INBOX_RETENTION_SECONDS,
   PUBLISHED_OUTBOX_RETENTION_SECONDS,
 } from '../../functions/housekeeping/retention.ts';
-import { PostgresPersistenceLayer } from '../../functions/idempotency/postgres-persistence-layer.ts';
 import { DEFAULT_CONFIG } from '../../lib/config.ts';
 import { HOUSEKEEPING_SCHEDULE } from '../../lib/stateless-stack.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
