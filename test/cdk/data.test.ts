@@ -98,6 +98,7 @@ describe('database', () => {
       'Relay',
       'Consumer',
       'Authorizer',
+      'ClientAdmin',
       'Reconciliation',
       'Housekeeping',
     ].map(

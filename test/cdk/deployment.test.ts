@@ -273,6 +273,7 @@ describe('localstack profile (synthesized here; deploying it needs LocalStack, n
     'AWS::ApiGateway::Model',
     'AWS::ApiGateway::RequestValidator',
     'AWS::ApiGateway::GatewayResponse',
+    'AWS::ApiGateway::Authorizer',
     'AWS::ApiGateway::Deployment',
     'AWS::ApiGateway::Stage',
     'AWS::ApiGateway::Account',
