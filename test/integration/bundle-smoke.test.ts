@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FUNCTION_NAMES } from '../../lib/config.ts';
 import { databaseUrlOn, freePort, withAdminClient } from '../../scripts/local/embedded-postgres.ts';
 import {
   createChargeEventQueues,
@@ -67,9 +68,11 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     );
   });
 
+  const invokedBundles = new Set<string>();
   const start = async (name: keyof IsolatedBundles, extra: Record<string, string> = {}) => {
     const bundle = await startBundle(bundles[name], name, { ...env, ...extra });
     started.push(bundle);
+    invokedBundles.add(name);
     return bundle;
   };
 
@@ -141,6 +144,36 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
         admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
       );
     }
+  });
+
+  it('clients creates a client and its key; the authorizer allows that key and denies another', async () => {
+    const clients = await start('clients', await asRole('payments_client_admin'));
+    const created = await clients.invoke<{ secret: string; clientId: string }>({
+      command: 'create',
+      clientId: 'client-bundle',
+      usageKey: 'usage-key-bundle',
+    });
+    expect(created.clientId).toBe('client-bundle');
+    const authorizer = await start('authorizer', await asRole('payments_authorizer'));
+    const methodArn = 'arn:aws:execute-api:us-east-1:000000000000:smoke/v1/POST/charge';
+    const request = (key: string) => ({
+      type: 'REQUEST',
+      methodArn,
+      headers: { 'x-api-key': key },
+      multiValueHeaders: { 'x-api-key': [key] },
+    });
+    const allowed = await authorizer.invoke<{
+      context: { clientId: string };
+      policyDocument: { Statement: { Effect: string }[] };
+      usageIdentifierKey?: string;
+    }>(request(created.secret));
+    expect(allowed.context.clientId).toBe('client-bundle');
+    expect(allowed.policyDocument.Statement[0]?.Effect).toBe('Allow');
+    expect(allowed.usageIdentifierKey).toBe('usage-key-bundle');
+    const denied = await authorizer.invoke<{ policyDocument: { Statement: { Effect: string }[] } }>(
+      request(`${created.secret.slice(0, -2)}xx`),
+    );
+    expect(denied.policyDocument.Statement[0]?.Effect).toBe('Deny');
   });
 
   it('charge answers a proxy event: 201, the charge row and its outbox event', async () => {
@@ -226,6 +259,10 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     expect(await denied('payments_authorizer', 'SELECT count(*) FROM charges')).toBe(
       insufficientPrivilege,
     );
+    expect(await denied('payments_authorizer', 'DELETE FROM api_keys')).toBe(insufficientPrivilege);
+    expect(await denied('payments_client_admin', 'SELECT count(*) FROM charges')).toBe(
+      insufficientPrivilege,
+    );
     expect(await denied('payments_relay', 'CREATE TABLE sneaky (id int)')).toBe(
       insufficientPrivilege,
     );
@@ -256,5 +293,9 @@ describe('deployable bundles, each alone with only the runtime packages', () => 
     const housekeeping = await start('housekeeping', await asRole('payments_housekeeping'));
     const purged = await housekeeping.invoke<Record<string, { drained: boolean }>>({}, 60_000);
     expect(Object.values(purged).map((table) => table.drained)).toEqual([true, true, true]);
+  });
+
+  it('started every bundle the stack deploys (a new function needs its smoke test here)', () => {
+    expect([...invokedBundles].sort()).toEqual([...FUNCTION_NAMES].sort());
   });
 });
