@@ -4,11 +4,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
-import { RELAY_SETTINGS } from '../functions/relay/relay-settings.ts';
 import {
   INBOX_RETENTION_SECONDS,
   PUBLISHED_OUTBOX_RETENTION_SECONDS,
 } from '../functions/housekeeping/retention.ts';
+import { RELAY_SETTINGS } from '../functions/relay/relay-settings.ts';
 import { type FunctionName, isBundled, type PaymentsConfig } from './config.ts';
 import type { DatabaseRole } from './constructs/database.ts';
 import { expireEveryLogGroup } from './constructs/log-retention.ts';
@@ -165,32 +165,12 @@ export class StatelessStack extends Stack {
       burstLimit: config.apiBurstLimit,
     });
 
-    // Migrations run after the database exists and before anything can call the new code:
-    // the trigger re-runs whenever the migrate bundle (and so its SQL files) changes.
     this.observability = new Observability(this, 'Observability', {
       deadLetterQueue: stateful.deadLetterQueue,
       api: this.api.api,
       attemptThreeAlarmThreshold: config.attemptThreeAlarmThreshold,
       alarmEmail: config.alarmEmail,
     });
-
-    // Every function that needs the schema is created or updated only after it (their code
-    // can then never run against a database that lacks its migration), and so are their
-    // callers: the API, the schedules and the event source mapping.
-    const migrations = new triggers.Trigger(this, 'MigrateOnDeploy', {
-      handler: migrate.function,
-      timeout: MIGRATE_TIMEOUT,
-      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
-      executeOnHandlerChange: true,
-    });
-    // Found rather than listed, so a function added above (an authorizer, reconciliation) waits
-    // too without anyone remembering to list it. Keep this block last.
-    const schemaDependent = this.node
-      .findAll()
-      .filter((node): node is PaymentsFunction => node instanceof PaymentsFunction)
-      .filter((candidate) => candidate !== migrate)
-      .map((candidate) => candidate.function);
-    migrations.executeBefore(...schemaDependent, this.api, relaySchedule, housekeepingSchedule);
 
     const reconciliation = new Reconciliation(this, 'Reconciliation', {
       network: stateful.network,
@@ -199,7 +179,32 @@ export class StatelessStack extends Stack {
       alarmTopic: this.observability.topic,
       dashboard: this.observability.dashboard,
     });
-    migrations.executeBefore(reconciliation);
+
+    // Migrations run after the database exists and before anything can call the new code:
+    // the trigger re-runs whenever the migrate bundle (and so its SQL files) changes. Every
+    // function that needs the schema is created or updated only after it (their code can then
+    // never run against a database that lacks its migration), and so are their callers: the
+    // API, the schedules and the event source mapping.
+    const migrations = new triggers.Trigger(this, 'MigrateOnDeploy', {
+      handler: migrate.function,
+      timeout: MIGRATE_TIMEOUT,
+      invocationType: triggers.InvocationType.REQUEST_RESPONSE,
+      executeOnHandlerChange: true,
+    });
+    // Found rather than listed, so any function defined above (reconciliation's, inside its
+    // construct, included) waits without anyone remembering to list it. Keep this block last.
+    const schemaDependent = this.node
+      .findAll()
+      .filter((node): node is PaymentsFunction => node instanceof PaymentsFunction)
+      .filter((candidate) => candidate !== migrate)
+      .map((candidate) => candidate.function);
+    migrations.executeBefore(
+      ...schemaDependent,
+      this.api,
+      relaySchedule,
+      housekeepingSchedule,
+      reconciliation,
+    );
 
     expireEveryLogGroup(this, [this.api.api]);
 

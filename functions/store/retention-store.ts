@@ -1,9 +1,9 @@
 import type { Queryable } from './database.ts';
 
 /**
- * Deletes up to `limit` published outbox rows published more than `retentionSeconds` ago,
- * oldest first. Unpublished rows are never touched, however old: they are charges the
- * ledger has not seen yet.
+ * Deletes up to `limit` outbox rows published (to the queue and to the bus) more than
+ * `retentionSeconds` ago, oldest first. A row either destination has not taken is never
+ * touched, however old: the relay still has to send it.
  * @returns how many rows were deleted
  */
 export async function deletePublishedOutboxRows(
@@ -15,6 +15,7 @@ export async function deletePublishedOutboxRows(
     `DELETE FROM outbox WHERE event_id IN (
        SELECT event_id FROM outbox
         WHERE published_at IS NOT NULL AND published_at < now() - make_interval(secs => $1)
+          AND bus_published_at IS NOT NULL
         ORDER BY published_at LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     [retentionSeconds, limit],
   );

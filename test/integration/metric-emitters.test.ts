@@ -154,7 +154,7 @@ describe('every metric the alarms and dashboard read is emitted', () => {
       return rows[0].n === charges[0].n;
     });
     const { rows: events } = await pipeline.db.pool.query(
-      `SELECT event_id, aggregate_id, event_type, payload, created_at FROM outbox LIMIT 1`,
+      `SELECT event_id, aggregate_id, event_type, payload, created_at, republish_count FROM outbox LIMIT 1`,
     );
     const event = events[0];
     await pipeline.sqs.send(
@@ -168,6 +168,7 @@ describe('every metric the alarms and dashboard read is emitted', () => {
           eventType: event.event_type,
           payload: event.payload,
           createdAt: event.created_at,
+          republishCount: event.republish_count,
         }),
       }),
     );

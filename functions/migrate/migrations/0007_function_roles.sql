@@ -51,18 +51,21 @@ GRANT SELECT ON charges TO payments_get_charge;
 GRANT USAGE ON SCHEMA ledger TO payments_get_charge;
 GRANT SELECT ON ledger.postings TO payments_get_charge;
 
--- Relay: claims unpublished outbox rows (SELECT … FOR UPDATE) and marks them published.
+-- Relay: reads unpublished outbox rows, marks them published (queue and bus), under the
+-- relay lease it takes, renews and releases.
 GRANT SELECT, UPDATE ON outbox TO payments_relay;
+GRANT SELECT, INSERT, UPDATE ON relay_lease TO payments_relay;
 
 -- Consumer: the inbox row and the postings, in one statement; the balance trigger reads them.
 GRANT USAGE ON SCHEMA ledger TO payments_consumer;
 GRANT SELECT, INSERT ON ledger.inbox, ledger.postings TO payments_consumer;
 
--- Reconciliation: reads charges and the ledger, re-stages missing events in the outbox.
+-- Reconciliation: finds charges the ledger has not applied, marks their events unpublished
+-- so the relay sends them again.
 GRANT SELECT ON charges TO payments_reconciliation;
 GRANT USAGE ON SCHEMA ledger TO payments_reconciliation;
 GRANT SELECT ON ledger.inbox, ledger.postings TO payments_reconciliation;
-GRANT SELECT, INSERT ON outbox TO payments_reconciliation;
+GRANT SELECT, UPDATE ON outbox TO payments_reconciliation;
 
 -- Housekeeping: deletes expired idempotency records, old published outbox rows and old inbox
 -- rows. SELECT … FOR UPDATE SKIP LOCKED (so batches never wait on live rows) needs UPDATE on
@@ -77,7 +80,7 @@ GRANT UPDATE (event_id) ON ledger.inbox TO payments_housekeeping;
 -- Down Migration
 -- The roles stay: they are cluster-wide and other databases on the server may use them.
 REVOKE ALL ON idempotency_records, charges, outbox, idempotency_cache_namespace,
-  api_clients, api_keys, ledger.inbox, ledger.postings FROM
+  api_clients, api_keys, relay_lease, ledger.inbox, ledger.postings FROM
   payments_charge, payments_get_charge, payments_relay, payments_consumer,
   payments_authorizer, payments_client_admin, payments_reconciliation, payments_housekeeping;
 REVOKE ALL ON SCHEMA ledger FROM
