@@ -22,16 +22,18 @@ import {
   satisfiesSearch,
 } from './emitters/required-metrics.ts';
 
-const HOUSEKEEPING_HANDLER = fileURLToPath(
-  new URL('../../functions/housekeeping/handler.ts', import.meta.url),
-);
+const handlerPath = (name: string) =>
+  fileURLToPath(new URL(`../../functions/${name}/handler.ts`, import.meta.url));
+const HOUSEKEEPING_HANDLER = handlerPath('housekeeping');
+const RECONCILIATION_HANDLER = handlerPath('reconciliation');
 
 /**
  * Issue 16, item 4: every metric an alarm or a dashboard widget reads (namespace, name,
  * dimensions, from the synthesized template) is emitted, with exactly those dimensions, by
  * the functions (and the client writing EMF) during a local run that exercises each path:
  * new, replay, in-flight and mismatched keys, retries up to a 4th attempt, a 5xx, a relay
- * run, a ledger application and a duplicate, housekeeping, the Redis tier. AWS's own
+ * run, a ledger application, a duplicate and a poison message, a lost message reconciliation
+ * re-enqueues, housekeeping, the Redis tier. AWS's own
  * metrics (AWS/SQS, AWS/ApiGateway) are left out: AWS emits them whatever the code does.
  */
 describe('every metric the alarms and dashboard read is emitted', () => {
@@ -41,6 +43,14 @@ describe('every metric the alarms and dashboard read is emitted', () => {
   let pipeline: Pipeline;
   let redis: TestRedis;
   const services: ChildService[] = [];
+
+  /** What a scheduled function needs here: the database and the metric settings. */
+  const functionEnv = () => ({
+    DATABASE_URL: String(pipeline.env.DATABASE_URL),
+    POWERTOOLS_SERVICE_NAME: 'payments',
+    POWERTOOLS_METRICS_NAMESPACE: 'EffectivelyOncePayments',
+    POWERTOOLS_LOG_LEVEL: 'ERROR',
+  });
 
   const start = async (script: string, name: string, extra: Record<string, string> = {}) => {
     const service = startChild(script, {
@@ -176,13 +186,46 @@ describe('every metric the alarms and dashboard read is emitted', () => {
       lines.some((line) => line.includes('"inbox_duplicate_total"')),
     );
 
-    // Housekeeping, as its handler runs in Lambda.
-    const housekeeping = await startBundle(HOUSEKEEPING_HANDLER, 'housekeeping', {
-      DATABASE_URL: String(pipeline.env.DATABASE_URL),
-      POWERTOOLS_SERVICE_NAME: 'payments',
-      POWERTOOLS_METRICS_NAMESPACE: 'EffectivelyOncePayments',
-      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    // A poison message: the consumer dead-letters it at once.
+    await pipeline.sqs.send(
+      new SendMessageCommand({
+        QueueUrl: pipeline.queues.queueUrl,
+        MessageGroupId: 'cus_poison',
+        MessageDeduplicationId: randomUUID(),
+        MessageBody: 'not a charge event',
+      }),
+    );
+    await waitFor('the poison message to be dead-lettered', async () =>
+      lines.some((line) => line.includes('"poison_message_total"')),
+    );
+
+    // A charge whose message was lost after the relay marked it published, ten minutes ago:
+    // reconciliation re-enqueues it.
+    await pipeline.db.pool.query(
+      `WITH lost AS (
+         INSERT INTO charges (client_id, idempotency_key, request_fingerprint, customer_id, amount, currency, created_at)
+         VALUES ('client-a', 'lost-' || gen_random_uuid(), 'lost', 'cus_lost', 100, 'EUR',
+                 now() - interval '10 minutes')
+         RETURNING *
+       )
+       INSERT INTO outbox (aggregate_id, event_type, payload, created_at, published_at, bus_published_at)
+       SELECT customer_id, 'charge.created',
+              jsonb_build_object('chargeId', id, 'clientId', client_id, 'customerId', customer_id,
+                                 'amount', amount, 'currency', currency, 'createdAt', created_at),
+              created_at, now() - interval '9 minutes', now() - interval '9 minutes'
+         FROM lost`,
+    );
+    const reconciliation = await startBundle(RECONCILIATION_HANDLER, 'reconciliation', {
+      ...functionEnv(),
+      RECONCILE_AFTER_SECONDS: '60',
     });
+    const reconciled = await reconciliation.invoke<{ requeuedEventIds: string[] }>({});
+    expect(reconciled.requeuedEventIds.length).toBeGreaterThan(0);
+    await reconciliation.stop();
+    lines.push(...reconciliation.output);
+
+    // Housekeeping, as its handler runs in Lambda.
+    const housekeeping = await startBundle(HOUSEKEEPING_HANDLER, 'housekeeping', functionEnv());
     await housekeeping.invoke({}, 60_000);
     await housekeeping.stop();
     lines.push(...housekeeping.output);
