@@ -124,8 +124,12 @@ export class PaymentsFunction extends Construct {
     const timeoutMs = this.timeout.toMilliseconds();
     // The server cancels a statement at 60 % of the timeout, pg gives up at 70 %: the
     // invocation still has time to answer (a problem+json 500, safe to retry) and release.
-    this.function.addEnvironment('DB_STATEMENT_TIMEOUT_MS', String(Math.floor(timeoutMs * 0.6)));
-    this.function.addEnvironment('DB_QUERY_TIMEOUT_MS', String(Math.floor(timeoutMs * 0.7)));
+    // Capped at 30 s / 35 s: no statement here should take that long, and a long-running
+    // loop (the relay's 15 minutes) must not wait minutes on one stuck statement.
+    const statementMs = Math.min(Math.floor(timeoutMs * 0.6), 30_000);
+    const queryMs = Math.min(Math.floor(timeoutMs * 0.7), 35_000);
+    this.function.addEnvironment('DB_STATEMENT_TIMEOUT_MS', String(statementMs));
+    this.function.addEnvironment('DB_QUERY_TIMEOUT_MS', String(queryMs));
     if (database.kind === 'external') {
       this.function.addEnvironment('DATABASE_URL', database.url);
       return this;
