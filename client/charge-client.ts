@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
-import { ClientMetrics, outcomeClassOf } from './metrics.ts';
+import { ATTEMPT_HEADER, attemptHeaderValue, ClientMetrics, outcomeClassOf } from './metrics.ts';
 import type { RetryBudget, RetryCause } from './retry-budget.ts';
 import { isRetryableStatus, parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
 import { type Clock, monotonicClock } from './token-bucket.ts';
@@ -155,7 +155,7 @@ export class ChargeClient {
 
       this.metrics.recordAttempt(attempt);
       const startedAt = this.now();
-      const outcome = await this.send(key, body, timeoutMs);
+      const outcome = await this.send(key, body, timeoutMs, attempt);
       const record: AttemptFacts = {
         ts: new Date().toISOString(),
         key,
@@ -271,7 +271,12 @@ export class ChargeClient {
     }
   }
 
-  private async send(key: string, body: Uint8Array, timeoutMs: number): Promise<AttemptOutcome> {
+  private async send(
+    key: string,
+    body: Uint8Array,
+    timeoutMs: number,
+    attempt: number,
+  ): Promise<AttemptOutcome> {
     const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
     try {
       const response = await this.fetch(this.chargeUrl, {
@@ -281,6 +286,9 @@ export class ChargeClient {
           accept: 'application/json, application/problem+json',
           'idempotency-key': key,
           'x-api-key': this.apiKey,
+          // Which attempt this is, as the AWS SDKs say it: the server counts
+          // retry_attempt_total{attempt} from it, so the attempt-3 alarm sees every client.
+          [ATTEMPT_HEADER]: attemptHeaderValue(attempt, this.maxAttempts),
         },
         body,
         redirect: 'manual',

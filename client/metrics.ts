@@ -36,6 +36,26 @@ export interface ClientMetricsSnapshot {
   retry_delay_seconds: HistogramSnapshot;
 }
 
+/** The header every attempt carries, as the AWS SDKs send it: `attempt=2; max=4`. */
+export const ATTEMPT_HEADER = 'amz-sdk-request';
+
+export function attemptHeaderValue(attempt: number, maxAttempts: number): string {
+  return `attempt=${attempt}; max=${maxAttempts}`;
+}
+
+/** CloudWatch namespace and `service` dimension of the client's EMF metrics. */
+export const CLIENT_EMF_NAMESPACE = 'EffectivelyOncePayments';
+export const CLIENT_SERVICE_NAME = 'payments-client';
+
+export interface ClientMetricsOptions {
+  /**
+   * Also write every recorded value as one CloudWatch Embedded Metric Format line (for a
+   * client running in Lambda, `(line) => console.log(line)`: CloudWatch turns its stdout
+   * into metrics). Dimensions: `service=payments-client` plus the metric's label.
+   */
+  emf?: (line: string) => void;
+}
+
 export function attemptLabel(attempt: number): AttemptLabel {
   return attempt >= 4 ? '4+' : (String(Math.max(1, Math.trunc(attempt))) as AttemptLabel);
 }
@@ -54,20 +74,28 @@ export class ClientMetrics {
   private readonly delayBuckets: number[] = RETRY_DELAY_BUCKETS_SECONDS.map(() => 0);
   private delaySum = 0;
   private delayCount = 0;
+  private readonly emf: ((line: string) => void) | undefined;
+
+  constructor(options: ClientMetricsOptions = {}) {
+    this.emf = options.emf;
+  }
 
   /** An attempt is about to be sent; `attempt` counts from 1. */
   recordAttempt(attempt: number): void {
     this.attempts[attemptLabel(attempt)] += 1;
+    this.writeEmf('retry_attempt_total', 'Count', 1, { attempt: attemptLabel(attempt) });
   }
 
   /** How one attempt ended. */
   recordOutcome(outcome: OutcomeClass): void {
     this.outcomes[outcome] += 1;
+    this.writeEmf('http_request_outcome', 'Count', 1, { class: outcome });
   }
 
   /** A retry was wanted but the retry budget could not pay for it. */
   recordBudgetExhausted(): void {
     this.budgetExhausted += 1;
+    this.writeEmf('retry_budget_exhausted_total', 'Count', 1);
   }
 
   /** The client is about to wait `seconds` before a retry. */
@@ -77,6 +105,34 @@ export class ClientMetrics {
     if (index >= 0) this.delayBuckets[index] = (this.delayBuckets[index] ?? 0) + 1;
     this.delaySum += value;
     this.delayCount += 1;
+    this.writeEmf('retry_delay_seconds', 'Seconds', value);
+  }
+
+  /** One EMF document; hand-written so the client keeps no dependencies. */
+  private writeEmf(
+    name: string,
+    unit: 'Count' | 'Seconds',
+    value: number,
+    labels: Record<string, string> = {},
+  ): void {
+    if (!this.emf) return;
+    this.emf(
+      JSON.stringify({
+        _aws: {
+          Timestamp: Date.now(),
+          CloudWatchMetrics: [
+            {
+              Namespace: CLIENT_EMF_NAMESPACE,
+              Dimensions: [['service', ...Object.keys(labels)]],
+              Metrics: [{ Name: name, Unit: unit }],
+            },
+          ],
+        },
+        service: CLIENT_SERVICE_NAME,
+        ...labels,
+        [name]: value,
+      }),
+    );
   }
 
   /** A copy of every value; later recording does not change it. */

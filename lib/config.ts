@@ -12,6 +12,7 @@ export const FUNCTION_NAMES = [
   'authorizer',
   'clients',
   'reconciliation',
+  'housekeeping',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -22,8 +23,23 @@ export type FunctionName = (typeof FUNCTION_NAMES)[number];
  */
 export type BundleSelection = 'all' | 'none' | readonly FunctionName[];
 
+/**
+ * What the deployment is for (context `profile`); docs/DEPLOY.md has the cost of each.
+ * - `production`: Aurora behind RDS Proxy, interface endpoints in two AZs.
+ * - `sandbox`: idles cheaply: no RDS Proxy (functions connect to the writer directly), the
+ *   interface endpoints in one AZ, no deletion protection. Aurora stays at its 0.5 ACU
+ *   minimum: the relay and housekeeping connect every minute, so it could never auto-pause.
+ * - `localstack`: LocalStack Community: no VPC, Aurora, proxy or rotation (Pro-only); the
+ *   functions reach an external PostgreSQL at `externalDatabaseUrl`.
+ */
+export const PROFILES = ['production', 'sandbox', 'localstack'] as const;
+export type Profile = (typeof PROFILES)[number];
+
 /** Everything the app can be tuned with, read and validated once from CDK context. */
 export interface PaymentsConfig {
+  profile: Profile;
+  /** localstack profile only: the PostgreSQL the functions use (e.g. on host.docker.internal). */
+  externalDatabaseUrl: string | undefined;
   /** Aurora deletion protection, and RETAIN instead of SNAPSHOT on stack deletion. */
   deletionProtection: boolean;
   /** Receives of one message before SQS moves it to the DLQ. */
@@ -47,6 +63,8 @@ export interface PaymentsConfig {
 }
 
 export const DEFAULT_CONFIG: PaymentsConfig = {
+  profile: 'production',
+  externalDatabaseUrl: undefined,
   deletionProtection: true,
   maxReceiveCount: 3,
   hotTier: false,
@@ -70,8 +88,26 @@ export const DEFAULT_CONFIG: PaymentsConfig = {
 export function readConfig(node: Node): PaymentsConfig {
   const context = (key: string): unknown => node.tryGetContext(key);
   const d = DEFAULT_CONFIG;
+  const profile = profileContext(context('profile'));
+  const externalDatabaseUrl = optionalString('externalDatabaseUrl', context);
+  if (profile === 'localstack' && !externalDatabaseUrl) {
+    throw new Error(
+      'context externalDatabaseUrl is required with profile=localstack (LocalStack Community has no Aurora), e.g. postgres://postgres:postgres@host.docker.internal:5432/payments',
+    );
+  }
+  if (profile !== 'localstack' && externalDatabaseUrl) {
+    throw new Error('context externalDatabaseUrl is only for profile=localstack');
+  }
+  // The sandbox is disposable: no deletion protection unless told otherwise.
+  const sandbox = profile === 'sandbox';
   return {
-    deletionProtection: booleanContext('deletionProtection', context, d.deletionProtection),
+    profile,
+    externalDatabaseUrl,
+    deletionProtection: booleanContext(
+      'deletionProtection',
+      context,
+      sandbox ? false : d.deletionProtection,
+    ),
     maxReceiveCount: integerContext('maxReceiveCount', context, d.maxReceiveCount, 1, 1000),
     hotTier: booleanContext('hotTier', context, d.hotTier),
     bundle: bundleContext(context('bundle')),
@@ -151,6 +187,16 @@ function optionalString(key: string, context: ContextReader): string | undefined
     throw new Error(`context ${key} must be a string, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+function profileContext(value: unknown): Profile {
+  if (value === undefined) return 'production';
+  if (!PROFILES.includes(value as Profile)) {
+    throw new Error(
+      `context profile must be one of ${PROFILES.join(', ')}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return value as Profile;
 }
 
 function bundleContext(value: unknown): BundleSelection {

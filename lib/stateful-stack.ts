@@ -16,7 +16,8 @@ export interface StatefulStackProps extends StackProps {
 
 /** What the stateless stack is given: the stateful resources, typed, never looked up by name. */
 export interface StatefulResources {
-  readonly network: FunctionNetwork;
+  /** undefined in the localstack profile (no VPC). */
+  readonly network: FunctionNetwork | undefined;
   readonly database: DatabaseAccess;
   readonly chargeEventsQueue: sqs.IQueue;
   readonly deadLetterQueue: sqs.IQueue;
@@ -31,31 +32,45 @@ export interface StatefulResources {
  */
 export class StatefulStack extends Stack {
   readonly resources: StatefulResources;
-  readonly database: Database;
-  readonly network: Network;
+  /** undefined in the localstack profile, whose database is external. */
+  readonly database: Database | undefined;
+  readonly network: Network | undefined;
 
   constructor(scope: Construct, id: string, props: StatefulStackProps) {
     super(scope, id, props);
     const { config } = props;
-    this.network = new Network(this, 'Network');
-    this.database = new Database(this, 'Database', {
-      network: this.network,
-      deletionProtection: config.deletionProtection,
-      minCapacity: config.databaseMinCapacity,
-      maxCapacity: config.databaseMaxCapacity,
-    });
+    const local = config.profile === 'localstack';
+    if (local && config.hotTier)
+      throw new Error('hotTier is not available with profile=localstack');
+    this.network = local
+      ? undefined
+      : new Network(this, 'Network', { endpointZones: config.profile === 'sandbox' ? 1 : 2 });
+    this.database = this.network
+      ? new Database(this, 'Database', {
+          network: this.network,
+          deletionProtection: config.deletionProtection,
+          minCapacity: config.databaseMinCapacity,
+          maxCapacity: config.databaseMaxCapacity,
+          proxy: config.profile === 'production',
+        })
+      : undefined;
+    const database: DatabaseAccess = this.database ?? {
+      kind: 'external',
+      url: config.externalDatabaseUrl ?? '',
+    };
     const messaging = new Messaging(this, 'Messaging', {
       consumerTimeout: config.consumerTimeout,
       maxReceiveCount: config.maxReceiveCount,
     });
     const eventBus = new ChargeEventBus(this, 'ChargeEvents');
-    const cache = config.hotTier
-      ? new HotTierCache(this, 'HotTier', { network: this.network })
-      : undefined;
+    const cache =
+      config.hotTier && this.network
+        ? new HotTierCache(this, 'HotTier', { network: this.network })
+        : undefined;
 
     this.resources = {
       network: this.network,
-      database: this.database,
+      database,
       chargeEventsQueue: messaging.queue,
       deadLetterQueue: messaging.deadLetterQueue,
       eventBus: eventBus.bus,

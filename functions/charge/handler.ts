@@ -6,6 +6,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { numberEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
+import { withRequestMetrics } from '../commons/http/request-metrics.ts';
 import { jsonResponse, stagePrefixOf } from '../commons/http/responses.ts';
 import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
@@ -113,9 +114,11 @@ async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
 }
 const persistenceStore = await idempotencyStore();
 
-export const handler = createChargeHandler({
-  db,
-  persistenceStore,
-  idempotencyTtlSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', 86_400),
-  inFlightRetryAfterSeconds: numberEnv('IN_FLIGHT_RETRY_AFTER_SECONDS', 1),
-});
+export const handler = withRequestMetrics(
+  createChargeHandler({
+    db,
+    persistenceStore,
+    idempotencyTtlSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', 86_400),
+    inFlightRetryAfterSeconds: numberEnv('IN_FLIGHT_RETRY_AFTER_SECONDS', 1),
+  }),
+);

@@ -26,10 +26,16 @@ export const MetricName = {
   unappliedCharges: 'unapplied_charges',
   reconciliationRequeuedTotal: 'reconciliation_requeued_total',
   poisonMessageTotal: 'poison_message_total',
+  housekeepingDeletedTotal: 'housekeeping_deleted_total',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
 /** Label values, emitted as EMF dimensions next to `service`. */
 export const IDEMPOTENCY_OUTCOMES = ['new', 'replay', 'in_flight', 'mismatch'] as const;
 export const RETRY_ATTEMPTS = ['1', '2', '3', '4+'] as const;
-export const HTTP_OUTCOME_CLASSES = ['2xx', '4xx', '5xx', 'timeout'] as const;
+/**
+ * `class` of http_request_outcome as the charge function emits it. Timeouts are not among
+ * them: a function that runs out of time never answers, so the dashboard takes them from API
+ * Gateway's own metrics.
+ */
+export const SERVER_OUTCOME_CLASSES = ['2xx', '4xx', '5xx'] as const;

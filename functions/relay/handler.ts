@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
 import { TokenBucket } from '../../client/token-bucket.ts';
 import { createEventBridgeClient, createSqsClient } from '../commons/aws-clients.ts';
@@ -35,7 +34,6 @@ const sqs = createSqsClient();
 const queueUrl = requiredEnv('QUEUE_URL');
 const deadLetterQueueUrl = requiredEnv('DLQ_URL');
 const maxEventsPerSecond = numberEnv('RELAY_MAX_EVENTS_PER_SECOND', 500);
-const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
 const eventBusName = process.env.EVENT_BUS_NAME;
 const eventBridge = eventBusName ? await createEventBridgeClient() : undefined;
 // One holder per execution environment: a later invocation here renews instead of waiting.
@@ -63,8 +61,8 @@ const onError = (error: unknown) =>
  * The relay: one invocation drains the outbox into the SQS FIFO queue for nearly all of its
  * timeout, at no more than RELAY_MAX_EVENTS_PER_SECOND across every relay (only the holder of
  * the relay lease publishes), and, when EVENT_BUS_NAME is set, fans events out to the bus on
- * a delivery loop of its own. Reports outbox lag and DLQ depth every few seconds, and deletes
- * expired idempotency records at the end.
+ * a delivery loop of its own. Reports outbox lag and DLQ depth every few seconds (expired rows
+ * are purged by functions/housekeeping).
  */
 export async function handler(_event: unknown, context: Context): Promise<RelayRun> {
   // A burst of a fiftieth of a second's allowance (at least one full SendMessageBatch): the
@@ -106,7 +104,6 @@ export async function handler(_event: unknown, context: Context): Promise<RelayR
   if (run.failed > 0)
     logger.warn('some events were not accepted by SQS; they stay pending', { failed: run.failed });
   await reportHealth();
-  await idempotencyRecords.deleteExpiredRecords();
   return run;
 }
 

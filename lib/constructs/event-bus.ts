@@ -1,4 +1,4 @@
-import { Aws, Duration } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 
@@ -15,10 +15,14 @@ export class ChargeEventBus extends Construct {
     this.bus = new events.EventBus(this, 'Bus', {
       description: 'Charge events published from the payments outbox',
     });
-    this.bus.archive('Archive', {
-      description: 'Every charge event, for replay',
-      eventPattern: { account: [Aws.ACCOUNT_ID] },
-      retention: Duration.days(30),
-    });
+    // Subscribers' rules and the archive's history are kept if the stack is deleted.
+    this.bus.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.bus
+      .archive('Archive', {
+        description: 'Every charge event, for replay',
+        eventPattern: { account: [Aws.ACCOUNT_ID] },
+        retention: Duration.days(30),
+      })
+      .applyRemovalPolicy(RemovalPolicy.RETAIN);
   }
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
@@ -31,6 +31,8 @@ export class Messaging extends Construct {
       retentionPeriod: Duration.days(14),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      // Dead-lettered charge events are money not yet in the ledger: never deleted with a stack.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     this.queue = new sqs.Queue(this, 'ChargeEventsQueue', {
       fifo: true,
@@ -45,6 +47,8 @@ export class Messaging extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+      // Holds events the outbox already marked published: deleting it would lose charges.
+      removalPolicy: RemovalPolicy.RETAIN,
     });
   }
 }

@@ -3,14 +3,23 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The AWS APIs the functions call from inside the VPC, each through an interface endpoint. */
-const INTERFACE_ENDPOINTS = {
+/**
+ * The AWS APIs the functions call from inside the VPC, each through an interface endpoint
+ * (~$7.30 per endpoint per AZ per month). Only what some code calls: SQS (relay, DLQ depth),
+ * Secrets Manager (every function, and rotation) and EventBridge (relay). No CloudWatch Logs
+ * or Monitoring endpoint: Lambda ships stdout (and so the EMF metrics) itself, outside the
+ * VPC, and no function calls PutMetricData.
+ */
+export const INTERFACE_ENDPOINTS = {
   Sqs: ec2.InterfaceVpcEndpointAwsService.SQS,
   SecretsManager: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
   EventBridge: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE,
-  CloudWatchLogs: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
-  CloudWatchMonitoring: ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
 } as const;
+
+export interface NetworkProps {
+  /** Availability zones the interface endpoints have a network interface in (sandbox: 1). */
+  readonly endpointZones: 1 | 2;
+}
 
 /**
  * A VPC without a route to the internet: isolated subnets only (no NAT, no internet gateway),
@@ -25,7 +34,7 @@ export class Network extends Construct {
   readonly functionSecurityGroup: ec2.SecurityGroup;
   readonly endpoints: Record<keyof typeof INTERFACE_ENDPOINTS, ec2.InterfaceVpcEndpoint>;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: NetworkProps = { endpointZones: 2 }) {
     super(scope, id);
 
     const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
@@ -58,7 +67,12 @@ export class Network extends Construct {
     for (const [name, service] of Object.entries(INTERFACE_ENDPOINTS)) {
       const endpoint = this.vpc.addInterfaceEndpoint(`${name}Endpoint`, {
         service,
-        subnets: this.subnets,
+        // One AZ halves the endpoint bill; an outage of that AZ then cuts every function off
+        // from SQS and Secrets Manager (the sandbox accepts that).
+        subnets:
+          props.endpointZones === 1
+            ? { subnets: this.vpc.isolatedSubnets.slice(0, 1) }
+            : this.subnets,
         privateDnsEnabled: true,
         // Not open to the whole VPC CIDR: only the security groups granted below.
         open: false,

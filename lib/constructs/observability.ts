@@ -1,4 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
+import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -7,22 +8,31 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { CLIENT_SERVICE_NAME } from '../../client/metrics.ts';
 import {
-  HTTP_OUTCOME_CLASSES,
   IDEMPOTENCY_OUTCOMES,
   METRIC_NAMESPACE,
   MetricName,
   RETRY_ATTEMPTS,
+  SERVER_OUTCOME_CLASSES,
   SERVICE_NAME,
 } from '../../functions/commons/metric-names.ts';
+import { HOUSEKEEPING_TABLES } from '../../functions/housekeeping/retention.ts';
 
 /** Mismatched keys, as a percentage of POSTs with a key, above which on-call is paged. */
 export const MISMATCH_PERCENT_THRESHOLD = 0.1;
+/**
+ * POSTs per 5 minutes below which the mismatch share does not page: one mismatch among a few
+ * hundred requests is one client's bug report, not an incident.
+ */
+export const MISMATCH_MINIMUM_POSTS = 1000;
 /** Age of the oldest unpublished outbox row, in seconds, above which on-call is paged. */
 export const OUTBOX_LAG_THRESHOLD_SECONDS = 30;
 
 export interface ObservabilityProps {
   readonly deadLetterQueue: sqs.IQueue;
+  /** Its 5XXError counts the requests the function never answered (timeouts, crashes). */
+  readonly api: apigateway.RestApi;
   /** retry_attempt_total{attempt=3} per 5 minutes below which a surge does not page. */
   readonly attemptThreeAlarmThreshold: number;
   readonly alarmEmail?: string;
@@ -33,11 +43,12 @@ export function paymentsMetric(
   name: MetricName,
   labels: Record<string, string> = {},
   options: cloudwatch.MetricOptions = {},
+  service: string = SERVICE_NAME,
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRIC_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: SERVICE_NAME, ...labels },
+    dimensionsMap: { service, ...labels },
     statistic: cloudwatch.Stats.SUM,
     period: Duration.minutes(1),
     ...options,
@@ -86,9 +97,9 @@ export class Observability extends Construct {
       paymentsMetric(MetricName.idempotencyKeyTotal, { outcome: label }, options);
 
     // FILL: a minute with POSTs but no mismatch must count as 0 %, not as missing data.
+    const posts = '(FILL(new, 0) + FILL(replay, 0) + FILL(in_flight, 0) + FILL(mismatch, 0))';
     const mismatchPercent = new cloudwatch.MathExpression({
-      expression:
-        '100 * FILL(mismatch, 0) / (FILL(new, 0) + FILL(replay, 0) + FILL(in_flight, 0) + FILL(mismatch, 0))',
+      expression: `100 * FILL(mismatch, 0) / ${posts}`,
       usingMetrics: {
         new: outcome('new', fiveMinutes),
         replay: outcome('replay', fiveMinutes),
@@ -98,10 +109,18 @@ export class Observability extends Construct {
       period: Duration.minutes(5),
       label: 'Idempotency-Key mismatches (% of POSTs)',
     });
-    this.mismatchAlarm = mismatchPercent.createAlarm(this, 'MismatchRatioAlarm', {
+    // The share pages only above a volume floor; below it the expression is 0.
+    const mismatchPercentAboveFloor = new cloudwatch.MathExpression({
+      expression: `IF(${posts} >= ${MISMATCH_MINIMUM_POSTS}, 100 * FILL(mismatch, 0) / ${posts}, 0)`,
+      usingMetrics: mismatchPercent.usingMetrics,
+      period: Duration.minutes(5),
+      label: `Idempotency-Key mismatches (% of POSTs, when >= ${MISMATCH_MINIMUM_POSTS} POSTs)`,
+    });
+    this.mismatchAlarm = mismatchPercentAboveFloor.createAlarm(this, 'MismatchRatioAlarm', {
       alarmDescription:
-        'More than 0.1 % of POST /charge reused an Idempotency-Key with a different body: a ' +
-        'client is generating keys wrongly (or reusing them across charges).',
+        `More than 0.1 % of at least ${MISMATCH_MINIMUM_POSTS} POST /charge in 5 minutes ` +
+        'reused an Idempotency-Key with a different body: a client is generating keys wrongly ' +
+        '(or reusing them across charges).',
       threshold: MISMATCH_PERCENT_THRESHOLD,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -161,10 +180,20 @@ export class Observability extends Construct {
       period: Duration.minutes(1),
       statistic: cloudwatch.Stats.MAXIMUM,
     });
-    this.deadLetterAlarm = deadLetterDepth.createAlarm(this, 'DeadLetterQueueAlarm', {
+    // Alarms on growth, not on depth: a depth alarm stays in ALARM while the DLQ keeps filling
+    // and never notifies again. The increase per minute is > 0 only in a minute the DLQ grew,
+    // so the alarm returns to OK in between and every further dead-letter notifies anew.
+    const deadLetterGrowth = new cloudwatch.MathExpression({
+      expression: 'DIFF(depth)',
+      usingMetrics: { depth: deadLetterDepth },
+      period: Duration.minutes(1),
+      label: 'DLQ messages added (per minute)',
+    });
+    this.deadLetterAlarm = deadLetterGrowth.createAlarm(this, 'DeadLetterQueueAlarm', {
       alarmDescription:
-        'A charge event was dead-lettered: the ledger could not apply it after every retry. ' +
-        'Inspect it, fix the cause, then redrive it; the inbox makes redrive safe.',
+        'Charge events were dead-lettered this minute: the ledger could not apply them after ' +
+        'every retry. Inspect them, fix the cause, then redrive; the inbox makes redrive safe. ' +
+        'Notifies again on every further increase.',
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 1,
@@ -207,12 +236,21 @@ export class Observability extends Construct {
         paymentsMetric(MetricName.relayPublishedTotal, {}, { label: 'relay published' }),
         paymentsMetric(MetricName.inboxDuplicateTotal, {}, { label: 'inbox duplicates absorbed' }),
       ]),
-      graph(
-        'HTTP outcomes by class',
-        HTTP_OUTCOME_CLASSES.map((label) =>
+      graph('POST /charge outcomes by class', [
+        ...SERVER_OUTCOME_CLASSES.map((label) =>
           paymentsMetric(MetricName.httpRequestOutcome, { class: label }, { label }),
         ),
-      ),
+        // Requests the function never answered: API Gateway's 5xx beyond those it returned.
+        new cloudwatch.MathExpression({
+          expression: 'MAX([0, FILL(gateway5xx, 0) - FILL(function5xx, 0)])',
+          usingMetrics: {
+            gateway5xx: props.api.metricServerError({ period: Duration.minutes(1) }),
+            function5xx: paymentsMetric(MetricName.httpRequestOutcome, { class: '5xx' }),
+          },
+          period: Duration.minutes(1),
+          label: 'timeout (gateway 5xx not answered by the function)',
+        }),
+      ]),
     );
     this.dashboard.addWidgets(
       graph(
@@ -222,16 +260,26 @@ export class Observability extends Construct {
         ),
         {
           right: [
-            paymentsMetric(MetricName.retryBudgetExhaustedTotal, {}, { label: 'budget exhausted' }),
+            paymentsMetric(
+              MetricName.retryBudgetExhaustedTotal,
+              {},
+              { label: 'budget exhausted (clients writing EMF)' },
+              CLIENT_SERVICE_NAME,
+            ),
           ],
         },
       ),
       // Percentiles close together and far apart at once (p10 near p90 of two clusters) is
       // the bimodal shape of retries without jitter.
       graph(
-        'Retry delay (s)',
+        'Retry delay (s), from clients writing EMF',
         ['p10', 'p50', 'p90', 'p99'].map((statistic) =>
-          paymentsMetric(MetricName.retryDelaySeconds, {}, { statistic, label: statistic }),
+          paymentsMetric(
+            MetricName.retryDelaySeconds,
+            {},
+            { statistic, label: statistic },
+            CLIENT_SERVICE_NAME,
+          ),
         ),
       ),
     );
@@ -250,6 +298,14 @@ export class Observability extends Construct {
         ),
         deadLetterDepth.with({ label: 'SQS visible messages' }),
       ]),
+    );
+    this.dashboard.addWidgets(
+      graph(
+        'Housekeeping: rows purged per table',
+        HOUSEKEEPING_TABLES.map((table) =>
+          paymentsMetric(MetricName.housekeepingDeletedTotal, { table }, { label: table }),
+        ),
+      ),
     );
     this.dashboard.addWidgets(
       graph('Idempotency hot tier by result', [

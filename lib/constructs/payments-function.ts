@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { type Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,7 +9,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/commons/metric-names.ts';
 import type { FunctionName } from '../config.ts';
-import type { DatabaseAccess } from './database.ts';
+import type { DatabaseAccess, DatabaseRole } from './database.ts';
 import type { CacheAccess } from './hot-tier-cache.ts';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -42,7 +42,8 @@ export interface PaymentsFunctionProps {
   readonly description: string;
   readonly timeout: Duration;
   readonly memorySize?: number;
-  readonly network: FunctionNetwork;
+  /** undefined (localstack profile): outside any VPC. */
+  readonly network: FunctionNetwork | undefined;
   /** false: an inline stub instead of an esbuild bundle (see BundleSelection). */
   readonly bundled: boolean;
   readonly environment?: Record<string, string>;
@@ -63,9 +64,11 @@ export interface PaymentsFunctionProps {
  */
 export class PaymentsFunction extends Construct {
   readonly function: lambda.Function;
+  readonly timeout: Duration;
 
   constructor(scope: Construct, id: string, props: PaymentsFunctionProps) {
     super(scope, id);
+    this.timeout = props.timeout;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -75,9 +78,11 @@ export class PaymentsFunction extends Construct {
       description: props.description,
       timeout: props.timeout,
       memorySize: props.memorySize ?? 512,
-      vpc: props.network.vpc,
-      vpcSubnets: props.network.subnets,
-      securityGroups: [props.network.functionSecurityGroup],
+      ...(props.network && {
+        vpc: props.network.vpc,
+        vpcSubnets: props.network.subnets,
+        securityGroups: [props.network.functionSecurityGroup],
+      }),
       logGroup,
       retryAttempts: props.retryAttempts,
       maxEventAge: props.maxEventAge,
@@ -110,12 +115,45 @@ export class PaymentsFunction extends Construct {
     );
   }
 
-  /** Connect through the RDS Proxy, reading credentials from the generated secret. */
-  bindDatabase(database: DatabaseAccess): this {
-    this.function.addEnvironment('DATABASE_SECRET_ARN', database.secret.secretArn);
+  /**
+   * Connect as `role` (its own least-privilege database role and secret; `owner` is for
+   * migrate alone), through the RDS Proxy or to the writer, with every statement limited to
+   * well under the function's timeout.
+   */
+  bindDatabase(database: DatabaseAccess, role: DatabaseRole | 'owner'): this {
+    const timeoutMs = this.timeout.toMilliseconds();
+    // The server cancels a statement at 60 % of the timeout, pg gives up at 70 %: the
+    // invocation still has time to answer (a problem+json 500, safe to retry) and release.
+    // Capped at 30 s / 35 s: no statement here should take that long, and a long-running
+    // loop (the relay's 15 minutes) must not wait minutes on one stuck statement.
+    const statementMs = Math.min(Math.floor(timeoutMs * 0.6), 30_000);
+    const queryMs = Math.min(Math.floor(timeoutMs * 0.7), 35_000);
+    this.function.addEnvironment('DB_STATEMENT_TIMEOUT_MS', String(statementMs));
+    this.function.addEnvironment('DB_QUERY_TIMEOUT_MS', String(queryMs));
+    if (database.kind === 'external') {
+      this.function.addEnvironment('DATABASE_URL', database.url);
+      return this;
+    }
+    const secret = role === 'owner' ? database.ownerSecret : database.roleSecrets[role];
+    this.function.addEnvironment('DATABASE_SECRET_ARN', secret.secretArn);
     this.function.addEnvironment('DATABASE_HOST', database.host);
     this.function.addEnvironment('DATABASE_NAME', database.name);
-    database.secret.grantRead(this.function);
+    // The runtime ships the RDS certificate bundle but loads it only when asked.
+    if (!database.viaProxy) {
+      this.function.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');
+    }
+    secret.grantRead(this.function);
+    return this;
+  }
+
+  /** Migrate only: set each function role's password from its secret (DATABASE_ROLE_SECRETS). */
+  bindRoleSecrets(database: DatabaseAccess): this {
+    if (database.kind === 'external') return this;
+    const arns = Object.fromEntries(
+      Object.entries(database.roleSecrets).map(([role, secret]) => [role, secret.secretArn]),
+    );
+    this.function.addEnvironment('DATABASE_ROLE_SECRETS', Stack.of(this).toJsonString(arns));
+    for (const secret of Object.values(database.roleSecrets)) secret.grantRead(this.function);
     return this;
   }
 

@@ -16,7 +16,8 @@ export const RECONCILIATION_SCHEDULE = Duration.minutes(1);
 export const RECONCILE_AFTER = Duration.minutes(5);
 
 export interface ReconciliationProps {
-  readonly network: FunctionNetwork;
+  /** undefined (localstack profile): outside any VPC. */
+  readonly network: FunctionNetwork | undefined;
   readonly bundled: boolean;
   readonly database: DatabaseAccess;
   /** Where the unapplied-charges alarm notifies (the stack's alarm topic). */
@@ -47,7 +48,7 @@ export class Reconciliation extends Construct {
       // The next run is the retry; a run that overlaps the next only re-reads the same rows.
       retryAttempts: 0,
       maxEventAge: Duration.minutes(1),
-    }).bindDatabase(props.database);
+    }).bindDatabase(props.database, 'payments_reconciliation');
     new events.Rule(this, 'Schedule', {
       description: 'Runs the unapplied-charge reconciliation every minute',
       schedule: events.Schedule.rate(RECONCILIATION_SCHEDULE),

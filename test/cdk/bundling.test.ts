@@ -45,18 +45,14 @@ describe('charge function bundle (real esbuild, no Docker)', () => {
   });
 });
 
-// Runs once functions/migrate/handler.ts exists (the lead adds it with issue 8's handlers).
-describe.runIf(existsSync(join(REPO_ROOT, 'functions', 'migrate', 'handler.ts')))(
-  'migrate function bundle',
-  () => {
-    it('carries the SQL migrations next to index.mjs, where the runner looks for them', () => {
-      const { app, statelessTemplate: template } = synthPayments({ bundle: ['migrate'] });
-      const [, migrate] = resourceNamed(template, 'AWS::Lambda::Function', 'MigrateFunction');
-      const assetHash = (migrate.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
-      const bundled = readdirSync(join(app.outdir, `asset.${assetHash}`, 'migrations')).sort();
-      const sources = readdirSync(join(REPO_ROOT, 'functions', 'migrate', 'migrations')).sort();
-      expect(bundled).toEqual(sources);
-      expect(bundled.length).toBeGreaterThan(0);
-    });
-  },
-);
+describe('migrate function bundle', () => {
+  it('carries the SQL migrations next to index.mjs, where the runner looks for them', () => {
+    const { app, statelessTemplate: template } = synthPayments({ bundle: ['migrate'] });
+    const [, migrate] = resourceNamed(template, 'AWS::Lambda::Function', 'MigrateFunction');
+    const assetHash = (migrate.Properties.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
+    const bundled = readdirSync(join(app.outdir, `asset.${assetHash}`, 'migrations')).sort();
+    const sources = readdirSync(join(REPO_ROOT, 'functions', 'migrate', 'migrations')).sort();
+    expect(bundled).toEqual(sources);
+    expect(bundled.length).toBeGreaterThan(0);
+  });
+});

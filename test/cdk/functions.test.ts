@@ -42,10 +42,18 @@ describe('every payments function', () => {
     }
   });
 
-  it('reaches the database through the proxy with the generated secret, and may only read that secret', () => {
-    for (const prefix of ['Charge', 'GetCharge', 'Health', 'Relay', 'Consumer', 'Migrate']) {
+  it("reaches the database through the proxy as its own role, and may read only that role's secret", () => {
+    for (const [prefix, secret] of [
+      ['Charge', 'DatabasePaymentsChargeSecretAttachment'],
+      ['GetCharge', 'DatabasePaymentsGetChargeSecretAttachment'],
+      ['Health', 'DatabasePaymentsGetChargeSecretAttachment'],
+      ['Relay', 'DatabasePaymentsRelaySecretAttachment'],
+      ['Consumer', 'DatabasePaymentsConsumerSecretAttachment'],
+      ['Housekeeping', 'DatabasePaymentsHousekeepingSecretAttachment'],
+      ['Migrate', 'DatabaseClusterSecretAttachment'],
+    ] as const) {
       expect(environmentOf(`${prefix}Function`)).toMatchObject({
-        DATABASE_SECRET_ARN: importOf('OutputRefDatabaseClusterSecretAttachment'),
+        DATABASE_SECRET_ARN: importOf(`OutputRef${secret}`),
         DATABASE_HOST: importOf('OutputFnGetAttDatabaseProxy.*Endpoint'),
         DATABASE_NAME: 'payments',
         POWERTOOLS_SERVICE_NAME: 'payments',
@@ -54,8 +62,13 @@ describe('every payments function', () => {
       expect(policyStatementsOf(template, `${prefix}Function`)).toContainEqual({
         Effect: 'Allow',
         Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-        Resource: importOf('OutputRefDatabaseClusterSecretAttachment'),
+        Resource: importOf(`OutputRef${secret}`),
       });
+      if (prefix === 'Migrate') continue;
+      const secretsRead = policyStatementsOf(template, `${prefix}Function`).filter((statement) =>
+        JSON.stringify(statement.Action).includes('secretsmanager'),
+      );
+      expect(secretsRead, `${prefix} reads one secret`).toHaveLength(1);
     }
   });
 });
@@ -147,9 +160,9 @@ describe('least privilege elsewhere', () => {
     });
   });
 
-  it('gives the HTTP functions and migrations nothing beyond the database secret', () => {
-    for (const prefix of ['Charge', 'GetCharge', 'Health', 'Migrate']) {
-      expect(actionsOf(template, `${prefix}Function`).sort()).toEqual([
+  it('gives the HTTP functions, housekeeping and migrations nothing beyond database secrets', () => {
+    for (const prefix of ['Charge', 'GetCharge', 'Health', 'Housekeeping', 'Migrate']) {
+      expect([...new Set(actionsOf(template, `${prefix}Function`))].sort()).toEqual([
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
       ]);
@@ -173,13 +186,17 @@ describe('migrations on deploy', () => {
     });
   });
 
-  it('finishes before the API, the relay schedule or the consumer can touch the schema', () => {
+  it('finishes before any function that needs the schema, the API, the schedules or the consumer can touch it', () => {
     const [triggerId] = resourceNamed(template, 'Custom::Trigger', 'MigrateOnDeploy');
     for (const [type, prefix] of [
       ['AWS::ApiGateway::Stage', 'ApiDeploymentStage'],
       ['AWS::ApiGateway::Method', 'ApichargePOST'],
       ['AWS::Events::Rule', 'RelaySchedule'],
+      ['AWS::Events::Rule', 'HousekeepingSchedule'],
       ['AWS::Lambda::EventSourceMapping', 'ConsumerFunctionSqsEventSource'],
+      ...['Charge', 'GetCharge', 'Health', 'Relay', 'Consumer', 'Housekeeping'].map(
+        (name) => ['AWS::Lambda::Function', `${name}Function`] as const,
+      ),
     ] as const) {
       const [, resource] = resourceNamed(template, type, prefix);
       expect(resource.DependsOn, `${prefix} waits for migrations`).toContain(triggerId);

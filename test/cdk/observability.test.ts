@@ -19,7 +19,7 @@ const paymentsMetric = (name: string, dimensions: Record<string, string> = {}) =
 });
 
 describe('alarms', () => {
-  it('pages when Idempotency-Key mismatches exceed 0.1 % of POSTs', () => {
+  it('pages when Idempotency-Key mismatches exceed 0.1 % of at least 1,000 POSTs', () => {
     const properties = alarm('ObservabilityMismatchRatioAlarm');
     expect(properties).toMatchObject({
       Threshold: 0.1,
@@ -33,8 +33,9 @@ describe('alarms', () => {
       MetricStat?: { Metric: unknown; Stat: string };
     }[];
     const expression = metrics.find((metric) => metric.ReturnData)?.Expression ?? '';
+    const posts = '(new + replay + in_flight + mismatch)';
     expect(expression.replace(/FILL\((\w+), 0\)/g, '$1')).toBe(
-      '100 * mismatch / (new + replay + in_flight + mismatch)',
+      `IF(${posts} >= 1000, 100 * mismatch / ${posts}, 0)`,
     );
     for (const outcome of ['new', 'replay', 'in_flight', 'mismatch']) {
       expect(metrics.find((metric) => metric.Id === outcome)?.MetricStat).toMatchObject({
@@ -54,20 +55,32 @@ describe('alarms', () => {
     });
   });
 
-  it('pages on any message in the dead-letter queue', () => {
-    expect(alarm('ObservabilityDeadLetterQueueAlarm')).toMatchObject({
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [
-        {
-          Name: 'QueueName',
-          Value: { 'Fn::ImportValue': expect.stringMatching(/DeadLetterQueue.*QueueName/) },
-        },
-      ],
-      Statistic: 'Maximum',
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
+  it('pages on every increase of the dead-letter queue, not once while it stays non-empty', () => {
+    const properties = alarm('ObservabilityDeadLetterQueueAlarm');
+    expect(properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    const metrics = properties.Metrics as {
+      Id: string;
+      Expression?: string;
+      ReturnData: boolean;
+      MetricStat?: { Metric: Record<string, unknown>; Stat: string };
+    }[];
+    const expression = metrics.find((metric) => metric.ReturnData)?.Expression;
+    const depth = metrics.find((metric) => metric.MetricStat);
+    expect(expression).toBe(`DIFF(${depth?.Id})`);
+    expect(depth?.MetricStat).toMatchObject({
+      Metric: {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [
+          {
+            Name: 'QueueName',
+            Value: { 'Fn::ImportValue': expect.stringMatching(/DeadLetterQueue.*QueueName/) },
+          },
+        ],
+      },
+      Stat: 'Maximum',
     });
+    expect(properties.OKActions).toEqual(properties.AlarmActions);
   });
 
   it('pages on a surge of third attempts only when it is both above the learned band and above the floor', () => {
@@ -166,7 +179,8 @@ describe('dashboard', () => {
       '\\"outcome\\",\\"new',
       '\\"outcome\\",\\"in_flight',
       '\\"attempt\\",\\"4+',
-      '\\"class\\",\\"timeout',
+      '\\"class\\",\\"5xx',
+      'timeout (gateway 5xx not answered by the function)',
     ]) {
       expect(body).toContain(label);
     }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { DEFAULT_CONFIG, type PaymentsConfig } from '../../../lib/config.ts';
+import { type PaymentsConfig, readConfig } from '../../../lib/config.ts';
 import { definePaymentsApp, type PaymentsStacks } from '../../../lib/payments-app.ts';
 
 export interface SynthesizedPayments extends PaymentsStacks {
@@ -18,7 +18,7 @@ export interface SynthesizedPayments extends PaymentsStacks {
 }
 
 /**
- * The app as `bin/app.ts` builds it (cdk-nag included, so synth fails on an unacknowledged
+ * The app as `bin/app.ts` builds it from `context` (cdk-nag included, so synth fails on an unacknowledged
  * finding), with bundling skipped unless `overrides.bundle` asks for it.
  */
 export function synthPayments(
@@ -26,7 +26,8 @@ export function synthPayments(
   context: Record<string, unknown> = {},
 ): SynthesizedPayments {
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'payments-cdk-')), context });
-  const config: PaymentsConfig = { ...DEFAULT_CONFIG, bundle: 'none', ...overrides };
+  // Context is read as bin/app.ts reads it (profiles set their own defaults), then overridden.
+  const config: PaymentsConfig = { ...readConfig(app.node), bundle: 'none', ...overrides };
   const stacks = definePaymentsApp(app, config);
   const nag = new AwsSolutionsChecks(app);
   Validations.of(app).addPlugins(nag);

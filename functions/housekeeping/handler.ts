@@ -1,0 +1,30 @@
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
+import type { Context } from 'aws-lambda';
+import { numberEnv } from '../commons/config.ts';
+import { countMetric, logger } from '../commons/powertools.ts';
+import { createPool } from '../store/database.ts';
+import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { type HousekeepingRun, runHousekeeping } from './housekeeping.ts';
+
+const db = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
+const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
+
+/**
+ * The scheduled housekeeping (every minute in AWS): purges expired idempotency records,
+ * published outbox rows and inbox rows past the redelivery horizon, in batches that follow
+ * the write rate, and reports what it deleted as `housekeeping_deleted_total{table}`.
+ */
+export async function handler(_event: unknown, context: Context): Promise<HousekeepingRun> {
+  const run = await runHousekeeping({
+    db,
+    idempotencyRecords,
+    remainingMs: () => context.getRemainingTimeInMillis(),
+    inboxRetentionSeconds: numberEnv('INBOX_RETENTION_SECONDS'),
+    outboxRetentionSeconds: numberEnv('OUTBOX_RETENTION_SECONDS'),
+  });
+  for (const [table, result] of Object.entries(run)) {
+    countMetric('housekeeping_deleted_total', { table }, result.deleted);
+    if (!result.drained) logger.warn('housekeeping did not catch up', { table, ...result });
+  }
+  return run;
+}
