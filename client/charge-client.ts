@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
+import { type Clock, monotonicClock } from '../primitives/clock.ts';
+import { fullJitterDelayMs } from '../primitives/full-jitter.ts';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
 import { ATTEMPT_HEADER, attemptHeaderValue, ClientMetrics, outcomeClassOf } from './metrics.ts';
 import type { RetryBudget, RetryCause } from './retry-budget.ts';
 import { isRetryableStatus, parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
-import { type Clock, monotonicClock } from './token-bucket.ts';
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
 import type { ChargeInput, ChargeResult } from './types.ts';
 

@@ -2,6 +2,11 @@
  * The charge API client: retries with one Idempotency-Key per logical charge, full jitter,
  * Retry-After as a floor, a deadline and a shared retry budget. See client/README.md.
  */
+
+// Shared with the functions: the client's own copies would drift (see primitives/).
+export { type Clock, monotonicClock } from '../primitives/clock.ts';
+export { fullJitterDelayMs } from '../primitives/full-jitter.ts';
+export { TokenBucket, type TokenBucketOptions } from '../primitives/token-bucket.ts';
 export {
   ChargeClient,
   type ChargeClientOptions,
@@ -28,19 +33,12 @@ export {
   type RetryCause,
 } from './retry-budget.ts';
 export {
-  fullJitterDelayMs,
   isRetryableStatus,
   parseRetryAfterMs,
   RETRYABLE_STATUSES,
   type RetryDelay,
   retryDelay,
 } from './retry-policy.ts';
-export {
-  type Clock,
-  monotonicClock,
-  TokenBucket,
-  type TokenBucketOptions,
-} from './token-bucket.ts';
 export type { AttemptRecord, TranscriptSink } from './transcript.ts';
 export {
   type Charge,

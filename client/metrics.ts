@@ -4,23 +4,19 @@
  * {@link ClientMetrics.render} as Prometheus text. Several clients may share one recorder.
  */
 
-/** `attempt` label of retry_attempt_total: 1 is the first try; everything past 3 is "4+". */
-export type AttemptLabel = '1' | '2' | '3' | '4+';
+import {
+  RETRY_ATTEMPTS as ATTEMPT_LABELS,
+  type AttemptLabel,
+  HTTP_OUTCOME_CLASSES as OUTCOME_CLASSES,
+  type OutcomeClass,
+} from '../primitives/metric-names.ts';
 
-/**
- * `class` label of http_request_outcome, one per attempt. `network` (connection refused,
- * reset, or closed before the answer, e.g. a lost response) is beside the SPEC's four
- * classes because it is neither an answer nor a timeout.
- */
-export type OutcomeClass = '2xx' | '3xx' | '4xx' | '5xx' | 'timeout' | 'network';
+export type { AttemptLabel, OutcomeClass };
 
 /** Upper bounds (seconds) of the retry_delay_seconds buckets; +Inf is implied. */
 export const RETRY_DELAY_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ] as const;
-
-const ATTEMPT_LABELS: readonly AttemptLabel[] = ['1', '2', '3', '4+'];
-const OUTCOME_CLASSES: readonly OutcomeClass[] = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network'];
 
 export interface HistogramSnapshot {
   /** Cumulative counts, as Prometheus buckets: `count` observations were ≤ `le`. */

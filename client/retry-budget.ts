@@ -1,4 +1,5 @@
-import { type Clock, TokenBucket } from './token-bucket.ts';
+import type { Clock } from '../primitives/clock.ts';
+import { TokenBucket } from '../primitives/token-bucket.ts';
 
 /** Why the previous attempt failed; a timeout costs more, as in the AWS SDK. */
 export type RetryCause = 'error' | 'timeout';

@@ -3,6 +3,8 @@
  * (full jitter, on top of Retry-After when there is one), and how to read Retry-After.
  */
 
+import { fullJitterDelayMs, jitterBelowMs } from '../primitives/full-jitter.ts';
+
 /**
  * Statuses retried with the same Idempotency-Key and body: the request may not have been
  * processed (408, 429, 502, 503, 504), is still being processed (409 in flight), or failed in
@@ -12,26 +14,9 @@
  */
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429, 500, 502, 503, 504]);
 
+/** Whether `status` is one of {@link RETRYABLE_STATUSES}. */
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);
-}
-
-/**
- * Full-jitter exponential backoff ("Exponential Backoff And Jitter", AWS Architecture Blog):
- * a uniformly random delay in [0, min(cap, base · 2^retry)), where `retry` is 0 for the
- * first retry. Spreading retries over the whole window is what keeps clients that failed
- * together from retrying together.
- */
-export function fullJitterDelayMs(
-  retry: number,
-  baseDelayMs: number,
-  capDelayMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(capDelayMs, baseDelayMs * 2 ** Math.max(0, retry));
-  // Clamp a misbehaving injected random() into [0, 1) so the bounds always hold.
-  const unit = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
-  return Math.floor(unit * ceiling);
 }
 
 /** The wait before the next attempt, in its two parts (the transcript shows both). */
@@ -71,8 +56,7 @@ export function retryDelay(options: {
     0,
     Math.min(capDelayMs, Math.max(backoffCeiling, retryAfterMs), remainingMs - retryAfterMs - 1),
   );
-  const unit = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
-  const jitterMs = Math.floor(unit * window);
+  const jitterMs = jitterBelowMs(window, random);
   return { delayMs: retryAfterMs + jitterMs, retryAfterMs, jitterMs };
 }
 

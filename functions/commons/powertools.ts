@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from './metric-names.ts';
+import { METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from '../../primitives/metric-names.ts';
 
 /** The service's one Logger and one Metrics instance, shared by every handler in a process. */
 export const logger = new Logger({ serviceName: SERVICE_NAME });

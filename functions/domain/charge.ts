@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 // zod/mini: the same validator at a fraction of the bundle (cold start) of the full API.
 import * as z from 'zod/mini';
+import { canonicalJson } from '../../primitives/canonical-json.ts';
 import { SUPPORTED_CURRENCIES } from './currencies.ts';
 
 export const MAX_AMOUNT_MINOR_UNITS = 100_000_000;
@@ -69,18 +70,6 @@ export interface ChargeCommand {
  */
 export function fingerprintOf(request: ChargeRequest): string {
   return createHash('sha256').update(canonicalJson(request)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(
-          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) =>
-            a < b ? -1 : a > b ? 1 : 0,
-          ),
-        )
-      : inner,
-  );
 }
 
 /** The public representation of a charge (the body of 201 and the core of GET). */

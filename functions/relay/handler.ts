@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { TokenBucket } from '../../client/token-bucket.ts';
+import { TokenBucket } from '../../primitives/token-bucket.ts';
 import { createEventBridgeClient, createSqsClient } from '../commons/aws-clients.ts';
 import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';

@@ -1,4 +1,4 @@
-import type { TokenBucket } from '../../client/token-bucket.ts';
+import type { TokenBucket } from '../../primitives/token-bucket.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import type { PendingEvent } from '../store/outbox-store.ts';
 import type { RelaySettings } from './relay-settings.ts';

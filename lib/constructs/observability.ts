@@ -16,7 +16,7 @@ import {
   RETRY_ATTEMPTS,
   SERVER_OUTCOME_CLASSES,
   SERVICE_NAME,
-} from '../../functions/commons/metric-names.ts';
+} from '../../primitives/metric-names.ts';
 import { HOUSEKEEPING_TABLES } from '../../functions/housekeeping/retention.ts';
 
 /** Mismatched keys, as a percentage of POSTs with a key, above which on-call is paged. */

@@ -7,7 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, SERVICE_NAME } from '../../functions/commons/metric-names.ts';
+import { METRIC_NAMESPACE, SERVICE_NAME } from '../../primitives/metric-names.ts';
 import type { FunctionName } from '../config.ts';
 import type { DatabaseAccess, DatabaseRole } from './database.ts';
 import type { CacheAccess } from './hot-tier-cache.ts';

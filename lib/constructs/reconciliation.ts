@@ -5,7 +5,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { MetricName } from '../../functions/commons/metric-names.ts';
+import { MetricName } from '../../primitives/metric-names.ts';
 import type { DatabaseAccess } from './database.ts';
 import { paymentsMetric } from './observability.ts';
 import { type FunctionNetwork, PaymentsFunction } from './payments-function.ts';

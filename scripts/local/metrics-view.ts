@@ -23,7 +23,12 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { type ClientMetricsSnapshot, RETRY_DELAY_BUCKETS_SECONDS } from '../../client/index.ts';
-import { IDEMPOTENCY_OUTCOMES, MetricName } from '../../functions/commons/metric-names.ts';
+import {
+  RETRY_ATTEMPTS as ATTEMPT_LABELS,
+  IDEMPOTENCY_OUTCOMES,
+  MetricName,
+  HTTP_OUTCOME_CLASSES as OUTCOME_CLASSES,
+} from '../../primitives/metric-names.ts';
 import { listen, requestUrl } from './api-gateway.ts';
 import { GAUGES, MetricsRegistry } from './emf-metrics.ts';
 
@@ -75,8 +80,6 @@ const ALWAYS: { name: string; labels: Record<string, string> }[] = [
   ].map((name) => ({ name, labels: {} })),
 ];
 
-const ATTEMPT_LABELS = ['1', '2', '3', '4+'] as const;
-const OUTCOME_CLASSES = ['2xx', '3xx', '4xx', '5xx', 'timeout', 'network'] as const;
 const MAX_CLIENT_BODY_BYTES = 64 * 1024;
 
 export interface HistoryPoint {
@@ -353,8 +356,8 @@ export function mergeClientSnapshots(snapshots: ClientMetricsSnapshot[]): Client
 
 function emptyClientSnapshot(): ClientMetricsSnapshot {
   return {
-    retry_attempt_total: { '1': 0, '2': 0, '3': 0, '4+': 0 },
-    http_request_outcome: { '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0, timeout: 0, network: 0 },
+    retry_attempt_total: zeroes(ATTEMPT_LABELS),
+    http_request_outcome: zeroes(OUTCOME_CLASSES),
     retry_budget_exhausted_total: 0,
     retry_delay_seconds: {
       buckets: RETRY_DELAY_BUCKETS_SECONDS.map((le) => ({ le, count: 0 })),
@@ -362,6 +365,10 @@ function emptyClientSnapshot(): ClientMetricsSnapshot {
       count: 0,
     },
   };
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 }
 
 /** Validates a pushed snapshot; throws a readable error for anything else. */

@@ -12,6 +12,7 @@ import { MIMEType } from 'node:util';
 import { type AnyNode, parse as parseJsonTree } from '@humanwhocodes/momoa';
 import fc from 'fast-check';
 import { SUPPORTED_CURRENCIES } from '../../functions/domain/currencies.ts';
+import { canonicalJson } from '../../primitives/canonical-json.ts';
 
 /** The allow-list is configuration, not contract: the oracle uses the service's own. */
 export const CHARGE_CURRENCIES = SUPPORTED_CURRENCIES;
@@ -182,19 +183,6 @@ export function chargeBodyProblem(parsed: unknown): string | undefined {
  */
 export function isStorableText(text: string): boolean {
   return !text.includes('\u0000') && text.isWellFormed();
-}
-
-/** Canonical (sorted-key) JSON: the contract's notion of "the same body". */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) =>
-    inner !== null && typeof inner === 'object' && !Array.isArray(inner)
-      ? Object.fromEntries(
-          Object.entries(inner as Record<string, unknown>).sort(([a], [b]) =>
-            a < b ? -1 : a > b ? 1 : 0,
-          ),
-        )
-      : inner,
-  );
 }
 
 /** What the contract requires for the answer to `request`. */

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { MetricName } from '../../functions/commons/metric-names.ts';
+import { MetricName } from '../../primitives/metric-names.ts';
 import { resourceNamed, synthPayments } from './support/synth-payments.ts';
 
 const { statelessTemplate: template } = synthPayments({

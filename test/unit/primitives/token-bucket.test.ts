@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RetryBudget } from '../../../client/retry-budget.ts';
-import { TokenBucket } from '../../../client/token-bucket.ts';
+import { TokenBucket } from '../../../primitives/token-bucket.ts';
 
 function fakeClock(start = 1_000) {
   let now = start;

@@ -1,8 +1,4 @@
-/** Milliseconds on a monotonic clock. Injected so tests (and server code) control time. */
-export type Clock = () => number;
-
-/** `performance.now()`: monotonic, so a wall-clock jump cannot mint or destroy tokens. */
-export const monotonicClock: Clock = () => performance.now();
+import { type Clock, monotonicClock } from './clock.ts';
 
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds; also the largest single take that can ever succeed. */
@@ -11,6 +7,7 @@ export interface TokenBucketOptions {
   refillPerSecond?: number;
   /** Tokens at construction; defaults to `capacity` (a full bucket). */
   initialTokens?: number;
+  /** Defaults to {@link monotonicClock}. */
   clock?: Clock;
 }
 
@@ -19,13 +16,13 @@ export interface TokenBucketOptions {
  * explicitly with {@link give}. Dependency-free and synchronous, so it can be shared by
  * everything in one process that draws on the same allowance:
  *
- * - the client's {@link RetryBudget} (no time refill; successes put tokens back), and
- * - a rate limiter (e.g. the outbox relay's publish rate during catch-up): `refillPerSecond`
- *   = the rate, `capacity` = the allowed burst, and {@link msUntilAvailable} says how long to
- *   wait for the next batch.
+ * - the client's retry budget (client/retry-budget.ts: no time refill; successes put tokens
+ *   back), and
+ * - a rate limiter (the outbox relay's publish rate during catch-up): `refillPerSecond` = the
+ *   rate, `capacity` = the allowed burst, and {@link msUntilAvailable} says how long to wait
+ *   for the next batch.
  *
- * It imports nothing from the client, so server code may import `client/token-bucket.ts`
- * directly. Fractional tokens are allowed (refill is continuous).
+ * Fractional tokens are allowed (refill is continuous).
  */
 export class TokenBucket {
   readonly capacity: number;
