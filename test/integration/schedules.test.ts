@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack/stack.ts';
 import { newSeed } from '../../scripts/prove/random.ts';
@@ -11,20 +10,18 @@ import {
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 
 const RUNS = Number(process.env.SCHEDULES_RUNS ?? 100);
-/** The Redis key-loss dimension needs the hot tier, so a redis-server to run it against. */
-const redisAvailable = spawnSync('redis-server', ['--version']).status === 0;
-
-let redis: TestRedis | undefined;
+/** The Redis key-loss dimension needs the hot tier; startTestRedis says how to get one. */
+let redis: TestRedis;
 let stack: LocalStack;
 let environment: ScheduleEnvironment & { close(): Promise<void> };
 
 beforeAll(async () => {
-  if (redisAvailable) redis = await startTestRedis();
+  redis = await startTestRedis();
   // A PostgreSQL server of its own: the schedules SIGKILL it.
   stack = await startLocalStack({
-    ...scheduleStackOptions(redis ? { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '50' } : {}),
+    ...scheduleStackOptions({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '50' }),
   });
-  environment = await scheduleEnvironmentOf(stack, redis?.url);
+  environment = await scheduleEnvironmentOf(stack, redis.url);
 });
 afterAll(async () => {
   await environment?.close();
@@ -33,7 +30,7 @@ afterAll(async () => {
 });
 
 describe('seeded randomized fault schedules', () => {
-  it(`apply every logical charge exactly once across ${RUNS} schedules of duplicates, races, lost responses, process and database crashes${redisAvailable ? ' and Redis key loss' : ''}`, async () => {
+  it(`apply every logical charge exactly once across ${RUNS} schedules of duplicates, races, lost responses, process and database crashes and Redis key loss`, async () => {
     // A failure prints its seed and path; SCHEDULES_SEED=… SCHEDULES_PATH=… replays it.
     const seed = Number(process.env.SCHEDULES_SEED ?? newSeed());
     const result = await runSchedules({
@@ -52,6 +49,6 @@ describe('seeded randomized fault schedules', () => {
     expect(result.stats.crashesFired.consumer).toBeGreaterThan(0);
     expect(result.stats.crashesFired.database).toBeGreaterThan(0);
     expect(stack.database.restarts).toBe(result.stats.crashesFired.database);
-    if (redisAvailable) expect(result.stats.redisFlushes).toBeGreaterThan(0);
+    expect(result.stats.redisFlushes).toBeGreaterThan(0);
   }, 150_000);
 });

@@ -90,9 +90,38 @@ describe('the local metrics view', () => {
     expect(() =>
       parseClientSnapshot({ ...new ClientMetrics().snapshot(), retry_budget_exhausted_total: -1 }),
     ).toThrow(/non-negative/);
-    const snapshot = new ClientMetrics().snapshot();
+    const recorded = new ClientMetrics();
+    recorded.recordAttempt(2);
+    recorded.recordOutcome('network');
+    recorded.observeRetryDelay(0.3);
+    const snapshot = recorded.snapshot();
     expect(parseClientSnapshot(JSON.parse(JSON.stringify(snapshot)))).toEqual(snapshot);
-    expect(mergeClientSnapshots([snapshot, snapshot])).toEqual(snapshot);
+  });
+
+  it('merges client snapshots by adding every counter and histogram bucket', () => {
+    const first = new ClientMetrics();
+    first.recordAttempt(1);
+    first.recordAttempt(2);
+    first.recordOutcome('5xx');
+    first.recordBudgetExhausted();
+    first.observeRetryDelay(0.3);
+    const second = new ClientMetrics();
+    second.recordAttempt(2);
+    second.recordOutcome('5xx');
+    second.recordOutcome('2xx');
+    second.observeRetryDelay(4);
+
+    const merged = mergeClientSnapshots([first.snapshot(), second.snapshot()]);
+    expect(merged.retry_attempt_total).toEqual({ '1': 1, '2': 2, '3': 0, '4+': 0 });
+    expect(merged.http_request_outcome).toMatchObject({ '2xx': 1, '5xx': 2, network: 0 });
+    expect(merged.retry_budget_exhausted_total).toBe(1);
+    expect(merged.retry_delay_seconds.count).toBe(2);
+    expect(merged.retry_delay_seconds.sum).toBeCloseTo(4.3);
+    const bucket = (le: number) =>
+      merged.retry_delay_seconds.buckets.find((candidate) => candidate.le === le)?.count;
+    expect(bucket(0.25)).toBe(0);
+    expect(bucket(0.5)).toBe(1);
+    expect(bucket(5)).toBe(2);
   });
 
   it('keys series as the exposition writes them, escaping label values', () => {
