@@ -9,6 +9,7 @@ import { isRetryableStatus, parseRetryAfterMs, retryDelay, serverNowMs } from '.
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
 import type { ChargeInput, ChargeResult } from './types.ts';
 
+/** How a {@link ChargeClient} reaches the API and retries; every field but the first two has a default. */
 export interface ChargeClientOptions {
   /** Where the API lives, e.g. `http://127.0.0.1:3000` or an API Gateway stage URL. */
   baseUrl: string;
@@ -42,6 +43,7 @@ export interface ChargeClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Per-call options of {@link ChargeClient.createCharge}. */
 export interface CreateChargeOptions {
   /**
    * The key of this logical charge: pass the key of an earlier call (e.g. from a thrown

@@ -39,6 +39,7 @@ export {
   type RetryDelay,
   retryDelay,
 } from './retry-policy.ts';
+/** The transcript: one JSON line per attempt. */
 export type { AttemptRecord, TranscriptSink } from './transcript.ts';
 export {
   type Charge,

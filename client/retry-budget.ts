@@ -4,6 +4,7 @@ import { TokenBucket } from '../primitives/token-bucket.ts';
 /** Why the previous attempt failed; a timeout costs more, as in the AWS SDK. */
 export type RetryCause = 'error' | 'timeout';
 
+/** Overrides of {@link DEFAULT_RETRY_BUDGET}, and the clock. */
 export interface RetryBudgetOptions {
   /** Tokens in a full budget (AWS SDK: 500). */
   capacity?: number;
@@ -16,6 +17,7 @@ export interface RetryBudgetOptions {
   clock?: Clock;
 }
 
+/** The AWS SDK "standard" retry quota's values, which a {@link RetryBudget} uses by default. */
 export const DEFAULT_RETRY_BUDGET = {
   capacity: 500,
   retryCost: 5,

@@ -23,6 +23,7 @@ export interface AttemptRecord {
   retryAfterMs?: number;
   /** Why the attempt got no answer. */
   error?: string;
+  /** `timeout`: the per-attempt timeout cut it off; `network`: refused, reset or closed. */
   errorKind?: 'network' | 'timeout';
   /** What the client did next: return the answer, retry, or throw. */
   decision: 'return' | 'retry' | 'throw';
@@ -42,6 +43,7 @@ export interface AttemptRecord {
  */
 export type TranscriptSink = ((line: string) => void) | { write(chunk: string): unknown };
 
+/** Writes `record` to `sink` as one JSON line. */
 export function writeTranscriptLine(sink: TranscriptSink, record: AttemptRecord): void {
   const line = JSON.stringify(record);
   if (typeof sink === 'function') sink(line);

@@ -53,6 +53,7 @@ export interface ChargeResult {
   idempotencyKey: string;
 }
 
+/** Whether `body` is an RFC 9457 problem (has a string `type`, `title` and a numeric `status`). */
 export function isProblem(body: unknown): body is Problem {
   return (
     typeof body === 'object' &&

@@ -1,5 +1,6 @@
 import { type Clock, monotonicClock } from './clock.ts';
 
+/** How a {@link TokenBucket} is sized and refilled. */
 export interface TokenBucketOptions {
   /** Most tokens the bucket holds; also the largest single take that can ever succeed. */
   capacity: number;

@@ -11,9 +11,11 @@ export const FAILPOINT_NAMES = [
   'relay.after-publish',
   'consumer.after-apply',
 ] as const;
+/** One of {@link FAILPOINT_NAMES}. */
 export type FailpointName = (typeof FAILPOINT_NAMES)[number];
 type FailpointAction = 'crash' | 'error';
 
+/** What an `error` failpoint throws. */
 export class FailpointError extends Error {
   constructor(name: FailpointName) {
     super(`failpoint ${name} triggered`);

@@ -2,9 +2,10 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from '../../primitives/metric-names.ts';
 
-/** The service's one Logger and one Metrics instance, shared by every handler in a process. */
+/** The service's one Logger, shared by every handler in a process. */
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
+/** The service's one Metrics instance (EMF), shared by every handler in a process. */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRIC_NAMESPACE,
   serviceName: SERVICE_NAME,

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import { MAX_AMOUNT_MINOR_UNITS } from './charge.ts';
 import { SUPPORTED_CURRENCIES } from './currencies.ts';
 
+/** The `type` of the outbox message written for every new charge. */
 export const CHARGE_CREATED = 'charge.created';
 
 /**
@@ -20,8 +21,10 @@ export const chargeCreatedMessageSchema = z.object({
     currency: z.enum(SUPPORTED_CURRENCIES),
   }),
 });
+/** An outbox message announcing a new charge, as the relay publishes it. */
 export type ChargeCreatedMessage = z.infer<typeof chargeCreatedMessageSchema>;
 
+/** One side of a double-entry posting in the ledger. */
 export interface LedgerPosting {
   account: string;
   direction: 'debit' | 'credit';

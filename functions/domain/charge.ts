@@ -4,6 +4,7 @@ import * as z from 'zod/mini';
 import { canonicalJson } from '../../primitives/canonical-json.ts';
 import { SUPPORTED_CURRENCIES } from './currencies.ts';
 
+/** The largest amount one charge may carry, in minor units (1 000 000.00). */
 export const MAX_AMOUNT_MINOR_UNITS = 100_000_000;
 
 /** The body of `POST /charge`. Strict: an unknown field is an error, not something to drop. */
@@ -40,6 +41,7 @@ export const chargeRequestSchema = z.strictObject(
         : 'the body must be a JSON object',
   },
 );
+/** A valid body of `POST /charge`. */
 export type ChargeRequest = z.infer<typeof chargeRequestSchema>;
 
 /** A charge as stored: one per (client, idempotency key). */

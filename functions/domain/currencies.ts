@@ -19,4 +19,5 @@ export const SUPPORTED_CURRENCIES = [
   'SGD',
   'USD',
 ] as const;
+/** One of {@link SUPPORTED_CURRENCIES}. */
 export type Currency = (typeof SUPPORTED_CURRENCIES)[number];

@@ -3,6 +3,7 @@
  * status: functions/commons/http/problem-responses.ts maps each to its response, in one place.
  */
 
+/** One field of a request body that failed validation, and why. */
 export interface FieldProblem {
   field: string;
   message: string;
@@ -52,6 +53,7 @@ export class ForbiddenError extends Error {
   }
 }
 
+/** The request body is not declared as JSON. */
 export class UnsupportedMediaTypeError extends Error {
   constructor(detail = 'Send the body as application/json.') {
     super(detail);
@@ -59,6 +61,7 @@ export class UnsupportedMediaTypeError extends Error {
   }
 }
 
+/** The request body is larger than the service accepts. */
 export class PayloadTooLargeError extends Error {
   constructor(limitBytes: number) {
     super(`The body must be at most ${limitBytes} bytes.`);

@@ -34,6 +34,7 @@ export function createGetChargeHandler(options: { db: Queryable }) {
     .handler(getCharge);
 }
 
+/** The Lambda entry point: the handler over a pool configured from the environment. */
 export const handler = createGetChargeHandler({
   db: createPool(await databaseConnectionFromEnvironment(), { max: numberEnv('DB_POOL_MAX', 2) }),
 });

@@ -1,5 +1,6 @@
 import type { Queryable } from './database.ts';
 
+/** An outbox row not yet published, as the relay claims it. */
 export interface PendingEvent {
   eventId: string;
   aggregateId: string;
