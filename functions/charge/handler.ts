@@ -10,12 +10,12 @@ import { withRequestMetrics } from '../commons/http/request-metrics.ts';
 import { jsonResponse, stagePrefixOf } from '../commons/http/responses.ts';
 import { countMetric } from '../commons/powertools.ts';
 import { chargeResource } from '../domain/charge.ts';
-import { IdempotencyKeyReusedError } from '../domain/errors.ts';
 import { recordCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
+import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charge-once.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
 export interface ChargeHandlerOptions {
@@ -52,22 +52,24 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
     },
   });
 
+  const charges: ChargeRecorder = { recordCharge: (command) => recordCharge(db, command) };
+
   async function chargeOnce(event: ChargeEvent): Promise<APIGatewayProxyResult> {
-    const command = parsedCommand(event);
-    const { charge, created } = await recordCharge(db, command);
-    // Counted as soon as the charge is committed, so a crash below cannot lose the count.
-    if (created) countMetric('charge_created_total');
-    // The record this invocation claimed is not complete yet. A crash here leaves the charge
-    // committed and the record in progress: the retry must find this charge, not make one.
-    failpoint('charge.after-commit');
-    if (!created && charge.requestFingerprint !== command.fingerprint) {
-      // The key's record expired but its charge did not: same key, different body.
-      throw new IdempotencyKeyReusedError();
-    }
-    countMetric('idempotency_key_total', { outcome: created ? 'new' : 'replay' });
+    const { charge, replayed } = await recordChargeOnce(
+      charges,
+      parsedCommand(event),
+      (created) => {
+        // Counted as soon as the charge is committed, so a crash below cannot lose the count.
+        if (created) countMetric('charge_created_total');
+        // The record this invocation claimed is not complete yet. A crash here leaves the charge
+        // committed and the record in progress: the retry must find this charge, not make one.
+        failpoint('charge.after-commit');
+      },
+    );
+    countMetric('idempotency_key_total', { outcome: replayed ? 'replay' : 'new' });
     return jsonResponse(201, chargeResource(charge), {
       Location: `${stagePrefixOf(event)}/charges/${charge.id}`,
-      ...(created ? {} : { [REPLAYED_HEADER]: 'true' }),
+      ...(replayed ? { [REPLAYED_HEADER]: 'true' } : {}),
     });
   }
 

@@ -5,28 +5,32 @@ import { authorizedClientId } from '../commons/http/client-identity.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
 import { chargeResource } from '../domain/charge.ts';
-import { NotFoundError, UnauthenticatedError } from '../domain/errors.ts';
+import { UnauthenticatedError } from '../domain/errors.ts';
 import { findClientCharge } from '../store/charge-store.ts';
 import { createPool, type Queryable } from '../store/database.ts';
 import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
 import { ledgerApplicationsOf } from '../store/ledger-store.ts';
+import { type ChargeReader, readClientCharge } from '../use-cases/read-client-charge.ts';
 
 /**
  * GET /charges/{id}: the caller's own charge and whether the ledger has applied it (and how
  * many times: anything but 0 or 1 is a bug). Anyone else's charge is indistinguishable from none.
  */
 export function createGetChargeHandler(options: { db: Queryable }) {
+  const charges: ChargeReader = {
+    findClientCharge: (clientId, chargeId) => findClientCharge(options.db, clientId, chargeId),
+    ledgerApplicationsOf: (chargeId) => ledgerApplicationsOf(options.db, chargeId),
+  };
+
   async function getCharge(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
     const clientId = authorizedClientId(event);
     if (!clientId) throw new UnauthenticatedError();
-    const chargeId = event.pathParameters?.id ?? '';
-    const charge = await findClientCharge(options.db, clientId, chargeId);
-    if (!charge) throw new NotFoundError(`No charge ${chargeId} for this client.`);
-    const applications = await ledgerApplicationsOf(options.db, charge.id);
-    return jsonResponse(200, {
-      ...chargeResource(charge),
-      ledger: { applied: applications > 0, applications },
-    });
+    const { charge, ledger } = await readClientCharge(
+      charges,
+      clientId,
+      event.pathParameters?.id ?? '',
+    );
+    return jsonResponse(200, { ...chargeResource(charge), ledger });
   }
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
