@@ -3,14 +3,13 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { authorizedClientId } from '../commons/http/client-identity.ts';
 import { headerValues } from '../commons/http/responses.ts';
-import { type ChargeCommand, chargeRequestSchema, fingerprintOf } from '../domain/charge.ts';
 import {
-  InvalidChargeRequestError,
-  InvalidIdempotencyKeyError,
   PayloadTooLargeError,
   UnauthenticatedError,
   UnsupportedMediaTypeError,
-} from '../domain/errors.ts';
+} from '../commons/http/transport-errors.ts';
+import { type ChargeCommand, chargeRequestSchema, fingerprintOf } from '../domain/charge.ts';
+import { InvalidChargeRequestError, InvalidIdempotencyKeyError } from '../domain/errors.ts';
 import { idempotencyKeyFromHeader } from './idempotency-key-header.ts';
 import { AmbiguousJsonError, parseStrictJson } from './strict-json.ts';
 

@@ -1,6 +1,8 @@
 /**
- * Named errors of the charge domain and of the API's request checks. They carry no HTTP
- * status: functions/commons/http/problem-responses.ts maps each to its response, in one place.
+ * Named errors of the charge domain. They carry no HTTP status:
+ * functions/commons/http/problem-responses.ts maps each to its response, in one place. Errors
+ * of the transport itself (no API key, a body too large or not JSON) are in
+ * functions/commons/http/transport-errors.ts.
  */
 
 /** One field of a request body that failed validation, and why. */
@@ -34,38 +36,6 @@ export class IdempotencyKeyReusedError extends Error {
       'This Idempotency-Key was already used with a different request body; nothing was charged.',
     );
     this.name = 'IdempotencyKeyReusedError';
-  }
-}
-
-/** The caller presented no API key the service can resolve to a client. */
-export class UnauthenticatedError extends Error {
-  constructor(detail = 'Send your API key in the x-api-key header.') {
-    super(detail);
-    this.name = 'UnauthenticatedError';
-  }
-}
-
-/** The caller's API key is not known. */
-export class ForbiddenError extends Error {
-  constructor(detail = 'The API key is not valid.') {
-    super(detail);
-    this.name = 'ForbiddenError';
-  }
-}
-
-/** The request body is not declared as JSON. */
-export class UnsupportedMediaTypeError extends Error {
-  constructor(detail = 'Send the body as application/json.') {
-    super(detail);
-    this.name = 'UnsupportedMediaTypeError';
-  }
-}
-
-/** The request body is larger than the service accepts. */
-export class PayloadTooLargeError extends Error {
-  constructor(limitBytes: number) {
-    super(`The body must be at most ${limitBytes} bytes.`);
-    this.name = 'PayloadTooLargeError';
   }
 }
 

@@ -1,13 +1,15 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { MAX_BODY_BYTES, parseChargeRequest } from '../../functions/charge/parse-charge-request.ts';
+import {
+  PayloadTooLargeError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from '../../functions/commons/http/transport-errors.ts';
 import { fingerprintOf } from '../../functions/domain/charge.ts';
 import {
   InvalidChargeRequestError,
   InvalidIdempotencyKeyError,
-  PayloadTooLargeError,
-  UnauthenticatedError,
-  UnsupportedMediaTypeError,
 } from '../../functions/domain/errors.ts';
 
 const VALID_BODY = { amount: 1000, currency: 'EUR' as const, customerId: 'cus_1' };

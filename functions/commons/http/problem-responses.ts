@@ -6,17 +6,18 @@ import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import {
   type FieldProblem,
-  ForbiddenError,
   IdempotencyKeyReusedError,
   InvalidChargeRequestError,
   InvalidIdempotencyKeyError,
   NotFoundError,
-  PayloadTooLargeError,
-  UnauthenticatedError,
-  UnsupportedMediaTypeError,
 } from '../../domain/errors.ts';
 import { countMetric, logger } from '../powertools.ts';
 import { PROBLEMS, type ProblemType, problemBody } from './problem-catalogue.ts';
+import {
+  PayloadTooLargeError,
+  UnauthenticatedError,
+  UnsupportedMediaTypeError,
+} from './transport-errors.ts';
 
 /** An RFC 9457 problem: what went wrong, as JSON the client can act on. */
 export interface Problem {
@@ -37,7 +38,6 @@ const MAPPINGS: ProblemMapping[] = [
   { error: InvalidChargeRequestError, problem: PROBLEMS.invalidChargeRequest },
   { error: InvalidIdempotencyKeyError, problem: PROBLEMS.invalidIdempotencyKey },
   { error: UnauthenticatedError, problem: PROBLEMS.unauthenticated },
-  { error: ForbiddenError, problem: PROBLEMS.forbidden },
   { error: NotFoundError, problem: PROBLEMS.notFound },
   { error: IdempotencyAlreadyInProgressError, problem: PROBLEMS.requestInProgress },
   { error: PayloadTooLargeError, problem: PROBLEMS.payloadTooLarge },
