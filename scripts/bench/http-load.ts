@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { exchange } from '../http/exchange.ts';
 
 /**
  * A small keep-alive HTTP load generator for POST /charge (autocannon is not a dependency):
@@ -55,34 +56,30 @@ export class ChargeClient {
     return this.#request(new URL('/health', this.#url), 'GET', {}, undefined, timeoutMs);
   }
 
-  #request(
+  async #request(
     url: URL,
     method: string,
     headers: Record<string, string>,
     body: string | undefined,
     timeoutMs: number,
   ): Promise<CallResult> {
-    return new Promise((resolve, reject) => {
-      const request = http.request(
-        url,
-        { method, agent: this.#agent, headers, timeout: timeoutMs },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              replayed: response.headers['idempotent-replayed'] === 'true',
-              body: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', reject);
-        },
-      );
-      request.on('timeout', () => request.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-      request.on('error', reject);
-      request.end(body);
-    });
+    const answer = await exchange(
+      {
+        agent: this.#agent,
+        hostname: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method,
+        headers,
+      },
+      body,
+      timeoutMs,
+    );
+    return {
+      status: answer.status,
+      replayed: answer.headers['idempotent-replayed'] === 'true',
+      body: answer.text,
+    };
   }
 
   close(): void {

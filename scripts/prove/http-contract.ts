@@ -7,12 +7,13 @@
  * The oracle is written from the contract, not from the handler's code; a unit test runs it
  * against the real request parser so the two cannot drift apart unnoticed.
  */
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { MIMEType } from 'node:util';
 import { type AnyNode, parse as parseJsonTree } from '@humanwhocodes/momoa';
 import fc from 'fast-check';
 import { SUPPORTED_CURRENCIES } from '../../functions/domain/currencies.ts';
 import { canonicalJson } from '../../primitives/canonical-json.ts';
+import { exchange } from '../http/exchange.ts';
 
 /** The allow-list is configuration, not contract: the oracle uses the service's own. */
 export const CHARGE_CURRENCIES = SUPPORTED_CURRENCIES;
@@ -659,44 +660,20 @@ export function requestArbitrary(options: RequestArbitraryOptions): fc.Arbitrary
 // ---------------------------------------------------------------------------------------
 // Sending
 
-/** Sends requests over keep-alive connections to `baseUrl`. */
+/** Sends requests over keep-alive connections to `baseUrl`, headers exactly as listed. */
 export function createSender(baseUrl: string, maxSockets = 16) {
   const target = new URL(baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets });
-  const send = (request: FuzzRequest): Promise<FuzzAnswer> =>
-    new Promise((resolve, reject) => {
-      const body = Buffer.from(request.body, 'utf8');
-      const raw: string[] = ['Host', target.host];
-      for (const [name, value] of request.headers) raw.push(name, value);
-      if (body.length > 0 || request.method !== 'GET')
-        raw.push('Content-Length', String(body.length));
-      const outgoing = httpRequest(
-        {
-          agent,
-          hostname: target.hostname,
-          port: target.port,
-          method: request.method,
-          path: request.path,
-          headers: raw,
-          timeout: 30_000,
-        },
-        (response) => {
-          const chunks: Buffer[] = [];
-          response.on('data', (chunk: Buffer) => chunks.push(chunk));
-          response.on('end', () =>
-            resolve({
-              status: response.statusCode ?? 0,
-              headers: response.headers,
-              text: Buffer.concat(chunks).toString('utf8'),
-            }),
-          );
-          response.on('error', reject);
-        },
-      );
-      outgoing.on('timeout', () => outgoing.destroy(new Error('no answer within 30 s')));
-      outgoing.on('error', reject);
-      outgoing.end(body);
-    });
+  const send = async (request: FuzzRequest): Promise<FuzzAnswer> => {
+    const body = Buffer.from(request.body, 'utf8');
+    const raw: string[] = ['Host', target.host];
+    for (const [name, value] of request.headers) raw.push(name, value);
+    if (body.length > 0 || request.method !== 'GET')
+      raw.push('Content-Length', String(body.length));
+    const { hostname, port } = target;
+    const { method, path } = request;
+    return exchange({ agent, hostname, port, method, path, headers: raw }, body, 30_000);
+  };
   return { send, close: () => agent.destroy() };
 }
 
