@@ -90,6 +90,20 @@ describe('the local metrics view', () => {
     expect(() =>
       parseClientSnapshot({ ...new ClientMetrics().snapshot(), retry_budget_exhausted_total: -1 }),
     ).toThrow(/non-negative/);
+    const valid = new ClientMetrics().snapshot();
+    const bucket = { le: 0.5, count: Number.NaN };
+    expect(() =>
+      parseClientSnapshot({
+        ...valid,
+        retry_delay_seconds: { ...valid.retry_delay_seconds, buckets: [bucket] },
+      }),
+    ).toThrow(/^retry_delay_seconds\.buckets\.0\.count: must be a non-negative number$/);
+    expect(() => parseClientSnapshot('[]')).toThrow(/must be an object/);
+    const withExtraLabel = parseClientSnapshot({
+      ...valid,
+      retry_attempt_total: { '1': 2, '99': 5 },
+    });
+    expect(withExtraLabel.retry_attempt_total).toEqual({ '1': 2, '2': 0, '3': 0, '4+': 0 });
     const recorded = new ClientMetrics();
     recorded.recordAttempt(2);
     recorded.recordOutcome('network');
