@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Clock, monotonicClock } from '../primitives/clock.ts';
-import { fullJitterDelayMs } from '../primitives/full-jitter.ts';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
 import { ATTEMPT_HEADER, attemptHeaderValue, ClientMetrics, outcomeClassOf } from './metrics.ts';
-import type { RetryBudget, RetryCause } from './retry-budget.ts';
-import { isRetryableStatus, parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
+import type { RetryBudget } from './retry-budget.ts';
+import { decideAfterAttempt, type RetryDecision } from './retry-decision.ts';
+import { parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
 import type { ChargeInput, ChargeResult } from './types.ts';
 
@@ -167,14 +167,14 @@ export class ChargeClient {
         durationMs: Math.round(this.now() - startedAt),
       };
       let retryAfterMs: number | undefined;
-      let cause: RetryCause = 'error';
+      let result: ChargeResult | undefined;
 
       if (outcome.kind === 'answer') {
         const { status, headers } = outcome;
         lastStatus = status;
         this.metrics.recordOutcome(outcomeClassOf(status));
         const replayed = headers.get('idempotent-replayed')?.toLowerCase() === 'true';
-        const result: ChargeResult = {
+        result = {
           ok: status >= 200 && status < 300,
           status,
           body: outcome.body,
@@ -194,67 +194,55 @@ export class ChargeClient {
           );
           if (retryAfterMs !== undefined) record.retryAfterMs = retryAfterMs;
         }
-        if (!isRetryableStatus(status)) {
-          if (result.ok) this.retryBudget?.recordSuccess(lastRetryCost);
-          this.finish(record, 'return', result.ok ? 'success' : 'not retryable');
-          return result;
-        }
-        if (attempt >= this.maxAttempts) {
-          this.finish(record, 'return', 'attempts exhausted');
-          return result;
-        }
       } else {
-        cause = outcome.timedOut ? 'timeout' : 'error';
         this.metrics.recordOutcome(outcome.timedOut ? 'timeout' : 'network');
         record.error = outcome.timedOut
           ? `no answer within ${Math.round(timeoutMs)} ms`
           : describeError(outcome.error);
         record.errorKind = outcome.timedOut ? 'timeout' : 'network';
-        const details = {
-          idempotencyKey: key,
-          attempts: attempt,
-          cause: outcome.error,
-          ...optionalStatus(lastStatus),
-        };
-        if (outcome.timedOut && deadlineBound) {
-          this.finish(record, 'throw', 'deadline');
-          throw new DeadlineExceededError(
-            `Charge ${key}: attempt ${attempt} was still unanswered when the ${this.deadlineMs} ms deadline passed; retry later with the same key`,
-            details,
-          );
-        }
-        if (attempt >= this.maxAttempts) {
-          this.finish(record, 'throw', 'attempts exhausted');
-          throw new ChargeNetworkError(
-            `Charge ${key}: no answer after ${attempt} attempt(s) (${record.error}); the charge may or may not exist, retry later with the same key`,
-            { ...details, timedOut: outcome.timedOut },
-          );
-        }
       }
 
-      // A retry is wanted. Fail fast rather than sleep into the deadline or past the budget.
-      const next = retryDelay({
-        retry: attempt - 1,
-        baseDelayMs: this.baseDelayMs,
-        capDelayMs: this.capDelayMs,
-        retryAfterMs,
-        remainingMs: deadlineAt - this.now(),
-        random: this.random,
+      const decision = decideAfterAttempt({
+        attempt,
+        maxAttempts: this.maxAttempts,
+        outcome:
+          outcome.kind === 'answer'
+            ? { kind: 'answer', status: outcome.status }
+            : { kind: 'no-answer', timedOut: outcome.timedOut },
+        deadlineBound,
+        nextDelayMs: () => {
+          const next = retryDelay({
+            retry: attempt - 1,
+            baseDelayMs: this.baseDelayMs,
+            capDelayMs: this.capDelayMs,
+            retryAfterMs,
+            remainingMs: deadlineAt - this.now(),
+            random: this.random,
+          });
+          record.jitterMs = next.jitterMs;
+          return next.delayMs;
+        },
+        remainingMs: () => deadlineAt - this.now(),
       });
-      const nextDelayMs = next.delayMs;
-      record.jitterMs = next.jitterMs;
-      const leftMs = deadlineAt - this.now();
-      if (nextDelayMs >= leftMs) {
-        this.finish(record, 'throw', 'deadline');
-        throw new DeadlineExceededError(
-          `Charge ${key}: the next attempt would start in ${nextDelayMs} ms${retryAfterMs === undefined ? '' : ` (Retry-After ${record.retryAfter})`}, after the deadline (${Math.max(0, Math.round(leftMs))} ms left); retry later with the same key`,
-          {
-            idempotencyKey: key,
-            attempts: attempt,
-            ...optionalStatus(lastStatus),
-          },
-        );
+      const unknownOutcome = {
+        idempotencyKey: key,
+        attempts: attempt,
+        ...optionalStatus(lastStatus),
+      };
+
+      if (decision.action === 'return' && result) {
+        if (decision.reason === 'success') this.retryBudget?.recordSuccess(lastRetryCost);
+        this.finish(record, 'return', decision.reason);
+        return result;
       }
+      if (decision.action !== 'retry') {
+        // Only an answer is returned, so this is a throw: the outcome is unknown.
+        this.finish(record, 'throw', decision.reason);
+        throw this.unknownOutcomeError(decision, outcome, record, unknownOutcome);
+      }
+
+      // A retry is wanted and fits before the deadline; the budget must pay for it.
+      const { nextDelayMs, cause } = decision;
       if (this.retryBudget) {
         const paid = this.retryBudget.tryAcquireRetry(cause);
         if (paid === undefined) {
@@ -262,7 +250,7 @@ export class ChargeClient {
           this.finish(record, 'throw', 'retry budget exhausted');
           throw new RetryBudgetExhaustedError(
             `Charge ${key}: retry budget exhausted (${this.retryBudget.available} of ${this.retryBudget.capacity} tokens left, a retry costs ${this.retryBudget.costOf(cause)}): failing fast after ${attempt} attempt(s) instead of adding load to a failing service; retry later with the same key`,
-            { idempotencyKey: key, attempts: attempt, ...optionalStatus(lastStatus) },
+            unknownOutcome,
           );
         }
         lastRetryCost = paid;
@@ -272,6 +260,36 @@ export class ChargeClient {
       await this.sleep(nextDelayMs);
       delayMs = nextDelayMs;
     }
+  }
+
+  /** The error a call ends with when it stops without an answer to return. */
+  private unknownOutcomeError(
+    decision: RetryDecision,
+    outcome: AttemptOutcome,
+    record: AttemptFacts,
+    details: { idempotencyKey: string; attempts: number; lastStatus?: number },
+  ): Error {
+    const { idempotencyKey: key, attempts: attempt } = details;
+    if (decision.action === 'throw' && decision.reason === 'deadline') {
+      if (decision.next === undefined) {
+        return new DeadlineExceededError(
+          `Charge ${key}: attempt ${attempt} was still unanswered when the ${this.deadlineMs} ms deadline passed; retry later with the same key`,
+          { ...details, cause: outcome.kind === 'no-answer' ? outcome.error : undefined },
+        );
+      }
+      return new DeadlineExceededError(
+        `Charge ${key}: the next attempt would start in ${decision.next.delayMs} ms${record.retryAfterMs === undefined ? '' : ` (Retry-After ${record.retryAfter})`}, after the deadline (${Math.max(0, Math.round(decision.next.remainingMs))} ms left); retry later with the same key`,
+        details,
+      );
+    }
+    if (outcome.kind === 'no-answer') {
+      return new ChargeNetworkError(
+        `Charge ${key}: no answer after ${attempt} attempt(s) (${record.error}); the charge may or may not exist, retry later with the same key`,
+        { ...details, cause: outcome.error, timedOut: outcome.timedOut },
+      );
+    }
+    // Unreachable: an answer is always returned, never thrown.
+    return new Error(`Charge ${key}: no decision for attempt ${attempt}`);
   }
 
   private async send(
