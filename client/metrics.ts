@@ -1,5 +1,5 @@
 /**
- * The client's half of the dashboard (SPEC "Metrics"), recorded in process and without
+ * The client's half of the dashboard (docs/CONTRACT.md "Metrics"), recorded in process and without
  * dependencies, so any harness can read them: {@link ClientMetrics.snapshot} as an object,
  * {@link ClientMetrics.render} as Prometheus text. Several clients may share one recorder.
  */
@@ -7,11 +7,18 @@
 import {
   RETRY_ATTEMPTS as ATTEMPT_LABELS,
   type AttemptLabel,
+  attemptLabel,
+  CLIENT_SERVICE_NAME,
+  METRIC_NAMESPACE,
+  MetricName,
   HTTP_OUTCOME_CLASSES as OUTCOME_CLASSES,
   type OutcomeClass,
 } from '../primitives/metric-names.ts';
 
+// The attempt header and the labels are part of the metric contract the service reads too.
+export { ATTEMPT_HEADER, attemptHeaderValue } from '../primitives/attempt-header.ts';
 export type { AttemptLabel, OutcomeClass };
+export { attemptLabel, CLIENT_SERVICE_NAME };
 
 /** Upper bounds (seconds) of the retry_delay_seconds buckets; +Inf is implied. */
 export const RETRY_DELAY_BUCKETS_SECONDS = [
@@ -32,17 +39,6 @@ export interface ClientMetricsSnapshot {
   retry_delay_seconds: HistogramSnapshot;
 }
 
-/** The header every attempt carries, as the AWS SDKs send it: `attempt=2; max=4`. */
-export const ATTEMPT_HEADER = 'amz-sdk-request';
-
-export function attemptHeaderValue(attempt: number, maxAttempts: number): string {
-  return `attempt=${attempt}; max=${maxAttempts}`;
-}
-
-/** CloudWatch namespace and `service` dimension of the client's EMF metrics. */
-export const CLIENT_EMF_NAMESPACE = 'EffectivelyOncePayments';
-export const CLIENT_SERVICE_NAME = 'payments-client';
-
 export interface ClientMetricsOptions {
   /**
    * Also write every recorded value as one CloudWatch Embedded Metric Format line (for a
@@ -50,10 +46,6 @@ export interface ClientMetricsOptions {
    * into metrics). Dimensions: `service=payments-client` plus the metric's label.
    */
   emf?: (line: string) => void;
-}
-
-export function attemptLabel(attempt: number): AttemptLabel {
-  return attempt >= 4 ? '4+' : (String(Math.max(1, Math.trunc(attempt))) as AttemptLabel);
 }
 
 export function outcomeClassOf(status: number): OutcomeClass {
@@ -79,19 +71,19 @@ export class ClientMetrics {
   /** An attempt is about to be sent; `attempt` counts from 1. */
   recordAttempt(attempt: number): void {
     this.attempts[attemptLabel(attempt)] += 1;
-    this.writeEmf('retry_attempt_total', 'Count', 1, { attempt: attemptLabel(attempt) });
+    this.writeEmf(MetricName.retryAttemptTotal, 'Count', 1, { attempt: attemptLabel(attempt) });
   }
 
   /** How one attempt ended. */
   recordOutcome(outcome: OutcomeClass): void {
     this.outcomes[outcome] += 1;
-    this.writeEmf('http_request_outcome', 'Count', 1, { class: outcome });
+    this.writeEmf(MetricName.httpRequestOutcome, 'Count', 1, { class: outcome });
   }
 
   /** A retry was wanted but the retry budget could not pay for it. */
   recordBudgetExhausted(): void {
     this.budgetExhausted += 1;
-    this.writeEmf('retry_budget_exhausted_total', 'Count', 1);
+    this.writeEmf(MetricName.retryBudgetExhaustedTotal, 'Count', 1);
   }
 
   /** The client is about to wait `seconds` before a retry. */
@@ -101,7 +93,7 @@ export class ClientMetrics {
     if (index >= 0) this.delayBuckets[index] = (this.delayBuckets[index] ?? 0) + 1;
     this.delaySum += value;
     this.delayCount += 1;
-    this.writeEmf('retry_delay_seconds', 'Seconds', value);
+    this.writeEmf(MetricName.retryDelaySeconds, 'Seconds', value);
   }
 
   /** One EMF document; hand-written so the client keeps no dependencies. */
@@ -118,7 +110,7 @@ export class ClientMetrics {
           Timestamp: Date.now(),
           CloudWatchMetrics: [
             {
-              Namespace: CLIENT_EMF_NAMESPACE,
+              Namespace: METRIC_NAMESPACE,
               Dimensions: [['service', ...Object.keys(labels)]],
               Metrics: [{ Name: name, Unit: unit }],
             },

@@ -4,6 +4,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as triggers from 'aws-cdk-lib/triggers';
 import type { Construct } from 'constructs';
+import { EnvVar } from '../functions/commons/settings.ts';
 import {
   INBOX_RETENTION_SECONDS,
   PUBLISHED_OUTBOX_RETENTION_SECONDS,
@@ -63,10 +64,10 @@ export class StatelessStack extends Stack {
       timeout: CHARGE_TIMEOUT,
       memorySize: 1024,
       environment: {
-        IDEMPOTENCY_TTL_SECONDS: String(config.idempotencyTtl.toSeconds()),
+        [EnvVar.IDEMPOTENCY_TTL_SECONDS]: String(config.idempotencyTtl.toSeconds()),
         // A claim must outlive the invocation holding it, or a retry could take over a charge
         // that is still being written; the function can never run longer than its timeout.
-        IDEMPOTENCY_IN_PROGRESS_SECONDS: String(CHARGE_TIMEOUT.toSeconds()),
+        [EnvVar.IDEMPOTENCY_IN_PROGRESS_SECONDS]: String(CHARGE_TIMEOUT.toSeconds()),
       },
     });
     if (stateful.cache) charge.bindCache(stateful.cache);
@@ -102,7 +103,9 @@ export class StatelessStack extends Stack {
       description: 'Drains the outbox to SQS FIFO and EventBridge, rate-limited, one at a time',
       // One invocation drains for nearly all of this; the schedule starts the next.
       timeout: Duration.seconds(RELAY_SETTINGS.timeoutSeconds),
-      environment: { RELAY_MAX_EVENTS_PER_SECOND: String(config.relayMaxEventsPerSecond) },
+      environment: {
+        [EnvVar.RELAY_MAX_EVENTS_PER_SECOND]: String(config.relayMaxEventsPerSecond),
+      },
       // One relay at a time (the lease in PostgreSQL fences any overlap that slips through):
       // a tick while one runs is throttled, and dropped once older than the max event age.
       reservedConcurrentExecutions: 1,
@@ -138,8 +141,8 @@ export class StatelessStack extends Stack {
       timeout: HOUSEKEEPING_SCHEDULE,
       memorySize: 256,
       environment: {
-        INBOX_RETENTION_SECONDS: String(INBOX_RETENTION_SECONDS),
-        OUTBOX_RETENTION_SECONDS: String(PUBLISHED_OUTBOX_RETENTION_SECONDS),
+        [EnvVar.INBOX_RETENTION_SECONDS]: String(INBOX_RETENTION_SECONDS),
+        [EnvVar.OUTBOX_RETENTION_SECONDS]: String(PUBLISHED_OUTBOX_RETENTION_SECONDS),
       },
       retryAttempts: 0,
     });

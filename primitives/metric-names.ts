@@ -11,6 +11,9 @@ export const METRIC_NAMESPACE = 'EffectivelyOncePayments';
 /** Powertools adds `service=<this>` to every metric; the functions get POWERTOOLS_SERVICE_NAME. */
 export const SERVICE_NAME = 'payments';
 
+/** The `service` dimension of the metrics a client emits as EMF (same namespace). */
+export const CLIENT_SERVICE_NAME = 'payments-client';
+
 /** Every metric name, by what it counts. */
 export const MetricName = {
   idempotencyKeyTotal: 'idempotency_key_total',
@@ -43,6 +46,11 @@ export const RETRY_ATTEMPTS = ['1', '2', '3', '4+'] as const;
 /** One of {@link RETRY_ATTEMPTS}. */
 export type AttemptLabel = (typeof RETRY_ATTEMPTS)[number];
 
+/** The `attempt` label of attempt number `attempt` (from 1). */
+export function attemptLabel(attempt: number): AttemptLabel {
+  return attempt >= 4 ? '4+' : (String(Math.max(1, Math.trunc(attempt))) as AttemptLabel);
+}
+
 /**
  * `class` label of http_request_outcome, one per attempt. `network` (connection refused,
  * reset, or closed before the answer, e.g. a lost response) is beside the contract's status
@@ -56,7 +64,11 @@ export type OutcomeClass = (typeof HTTP_OUTCOME_CLASSES)[number];
  * them: a function that runs out of time never answers, so the dashboard takes them from API
  * Gateway's own metrics.
  */
-export const SERVER_OUTCOME_CLASSES = ['2xx', '4xx', '5xx'] as const satisfies readonly OutcomeClass[];
+export const SERVER_OUTCOME_CLASSES = [
+  '2xx',
+  '4xx',
+  '5xx',
+] as const satisfies readonly OutcomeClass[];
 
 /** `result` label of idempotency_cache_total: what the Redis hot tier did for one lookup. */
 export const IDEMPOTENCY_CACHE_RESULTS = ['hit', 'miss', 'fallthrough', 'error'] as const;

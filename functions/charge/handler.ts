@@ -1,21 +1,22 @@
 import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import middy from '@middy/core';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { withRequestMetrics } from '../commons/http/request-metrics.ts';
 import { jsonResponse, stagePrefixOf } from '../commons/http/responses.ts';
-import { countMetric } from '../commons/powertools.ts';
+import { countMetric, logger } from '../commons/powertools.ts';
+import { loadSettings } from '../commons/settings.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { recordCharge } from '../store/charge-store.ts';
-import { createPool, type Queryable } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import type { Queryable } from '../store/database.ts';
+import { functionPool } from '../store/database-connection.ts';
 import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
-import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charge-once.ts';
+import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
 export interface ChargeHandlerOptions {
@@ -31,6 +32,7 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 /**
  * POST /charge. Middleware order matters:
+ * 0. the Lambda context into the logger, so every log line carries the request id;
  * 1. problem responses (its onError runs last and answers every error as problem+json);
  * 2. request parsing: 400/401/413/415 before any key is claimed;
  * 3. Powertools idempotency: claim the (client, key) pair, or answer a replay, 409 or 422.
@@ -74,6 +76,7 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
   }
 
   return middy<ChargeEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger))
     .use(problemResponses({ inFlightRetryAfterSeconds: options.inFlightRetryAfterSeconds }))
     .use(chargeRequestParser())
     .use(
@@ -85,14 +88,13 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
     .handler(chargeOnce);
 }
 
-const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', 2),
-});
-const inProgressWindowSeconds = numberEnv('IDEMPOTENCY_IN_PROGRESS_SECONDS');
-const redisUrl = process.env.REDIS_URL;
+const settings = loadSettings('charge', logger);
+const db = await functionPool(settings);
+const inProgressWindowSeconds = settings.IDEMPOTENCY_IN_PROGRESS_SECONDS;
+const redisUrl = settings.IDEMPOTENCY_CACHE === 'redis' ? settings.REDIS_URL : undefined;
 
 /**
- * Postgres alone, or with the Redis hot tier in front when REDIS_URL is set. The tier's
+ * Postgres alone, or with the Redis hot tier in front when IDEMPOTENCY_CACHE=redis. The tier's
  * modules (and the Redis client) are loaded only then, to keep the default cold start short.
  */
 async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
@@ -110,17 +112,18 @@ async function idempotencyStore(): Promise<PostgresPersistenceLayer> {
     pool: db,
     inProgressWindowSeconds,
     cache: namespacedCache(cache, cacheKeyPrefix(namespace)),
-    cacheTimeoutMs: numberEnv('REDIS_TIMEOUT_MS', 5),
+    cacheTimeoutMs: settings.REDIS_TIMEOUT_MS,
     onCacheResult: (result) => countMetric('idempotency_cache_total', { result }),
   });
 }
 const persistenceStore = await idempotencyStore();
 
+/** The Lambda entry point: the handler over the stores configured from the environment. */
 export const handler = withRequestMetrics(
   createChargeHandler({
     db,
     persistenceStore,
-    idempotencyTtlSeconds: numberEnv('IDEMPOTENCY_TTL_SECONDS', 86_400),
-    inFlightRetryAfterSeconds: numberEnv('IN_FLIGHT_RETRY_AFTER_SECONDS', 1),
+    idempotencyTtlSeconds: settings.IDEMPOTENCY_TTL_SECONDS,
+    inFlightRetryAfterSeconds: settings.IN_FLIGHT_RETRY_AFTER_SECONDS,
   }),
 );

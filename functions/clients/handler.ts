@@ -1,6 +1,7 @@
-import { numberEnv } from '../commons/config.ts';
-import { createPool } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import type { Context } from 'aws-lambda';
+import { logger } from '../commons/powertools.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { functionPool } from '../store/database-connection.ts';
 import {
   ClientManagementError,
   createClient,
@@ -9,9 +10,8 @@ import {
   rotateClientKey,
 } from './manage-clients.ts';
 
-const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', 1),
-});
+const settings = loadSettings('clients', logger);
+const db = await functionPool(settings);
 
 /** What an operator sends with `aws lambda invoke` (docs/RUNBOOK.md, "API clients and keys"). */
 export type ClientsCommand =
@@ -25,7 +25,8 @@ export type ClientsCommand =
  * Not behind the API: only IAM principals allowed to invoke it can manage keys. The new
  * secret is in the invoke response only (never logged).
  */
-export async function handler(event: ClientsCommand): Promise<unknown> {
+export async function handler(event: ClientsCommand, context?: Context): Promise<unknown> {
+  if (context) logger.addContext(context);
   try {
     switch (event.command) {
       case 'create':

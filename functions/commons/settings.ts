@@ -10,6 +10,7 @@
  * No AWS or Powertools import here: the local stack, the tests and lib/ use it as well.
  */
 import * as z from 'zod/mini';
+import { RELAY_SETTINGS } from '../relay/relay-settings.ts';
 
 /** Why a function refuses to start: one line per offending variable, each naming it. */
 export class ConfigurationError extends Error {
@@ -125,12 +126,17 @@ export const SETTINGS = {
   relay: {
     schema: z.object({
       ...database,
-      ...pool(DEFAULT_POOL_MAX),
+      // Lanes send side by side; the bus loop, lease renewals and health reports share the pool.
+      ...pool(RELAY_SETTINGS.sendLanes + 2),
       /** The FIFO queue charge events go to, and its dead-letter queue (depth reported). */
       QUEUE_URL: text,
       DLQ_URL: text,
-      /** The publish rate limit, events per second, across catch-up. */
+      /** The publish rate limit, events per second, across every relay (one holds the lease). */
       RELAY_MAX_EVENTS_PER_SECOND: withDefault(positive(), '500'),
+      /** How long the relay lease lasts without a renewal (the takeover delay after a crash). */
+      RELAY_LEASE_TTL_MS: withDefault(positiveInteger(), String(RELAY_SETTINGS.leaseTtlMs)),
+      /** Fault harnesses name the lease holder to hand the lease to one relay; unset in AWS. */
+      RELAY_LEASE_HOLDER: z.optional(text),
       /** `true`: also put every event on the EventBridge bus EVENT_BUS_NAME. */
       PUBLISH_TO_EVENT_BUS: withDefault(flag, 'false'),
       EVENT_BUS_NAME: z.optional(text),
@@ -138,16 +144,70 @@ export const SETTINGS = {
     rules: [databaseRule, switchRule('PUBLISH_TO_EVENT_BUS', 'true', 'EVENT_BUS_NAME')],
   },
   consumer: {
+    schema: z.object({
+      ...database,
+      ...pool(DEFAULT_POOL_MAX),
+      /** Where the consumer moves a poison message at once. */
+      DLQ_URL: text,
+    }),
+    rules: [databaseRule],
+  },
+  migrate: {
+    schema: z.object({
+      ...database,
+      /** A JSON object of database role name to the ARN of the secret holding its password. */
+      DATABASE_ROLE_SECRETS: z.optional(
+        text.check(z.refine(isObjectOfStrings, 'must be a JSON object of role name to secret ARN')),
+      ),
+    }),
+    rules: [databaseRule],
+  },
+  housekeeping: {
+    schema: z.object({
+      ...database,
+      ...pool(1),
+      /** Retention overrides, in seconds; unset: functions/housekeeping/retention.ts. */
+      INBOX_RETENTION_SECONDS: z.optional(positiveInteger()),
+      OUTBOX_RETENTION_SECONDS: z.optional(positiveInteger()),
+    }),
+    rules: [databaseRule],
+  },
+  authorizer: {
     schema: z.object({ ...database, ...pool(DEFAULT_POOL_MAX) }),
     rules: [databaseRule],
   },
-  migrate: { schema: z.object({ ...database }), rules: [databaseRule] },
+  clients: { schema: z.object({ ...database, ...pool(1) }), rules: [databaseRule] },
+  reconciliation: {
+    schema: z.object({
+      ...database,
+      ...pool(1),
+      /** N: a healthy relay and consumer apply a charge within seconds; five minutes is an anomaly. */
+      RECONCILE_AFTER_SECONDS: withDefault(positiveInteger(), '300'),
+      /** How far back to look for unapplied charges. */
+      RECONCILE_LOOKBACK_HOURS: withDefault(positive(), '24'),
+      /** Charges re-enqueued per run at most. */
+      RECONCILE_BATCH_LIMIT: withDefault(positiveInteger(), '1000'),
+    }),
+    rules: [databaseRule],
+  },
 } satisfies Record<string, { schema: z.ZodMiniObject; rules: Rule[] }>;
 
 /** A function kind: the folder under functions/ whose handler reads these settings. */
 export type FunctionKind = keyof typeof SETTINGS;
 /** The validated settings of one function kind. */
 export type SettingsOf<K extends FunctionKind> = z.infer<(typeof SETTINGS)[K]['schema']>;
+
+/** What every function knows about its database (see functions/store/database-connection.ts). */
+export type DatabaseSettings = Pick<
+  SettingsOf<'migrate'>,
+  | 'DATABASE_URL'
+  | 'DATABASE_SECRET_ARN'
+  | 'DATABASE_HOST'
+  | 'DATABASE_NAME'
+  | 'DATABASE_TLS'
+  | 'DB_STATEMENT_TIMEOUT_MS'
+  | 'DB_QUERY_TIMEOUT_MS'
+>;
 
 /** Every variable name in the contract. */
 export type EnvVarName = {
@@ -166,6 +226,20 @@ const ALL_NAMES = [
 export const EnvVar = Object.freeze(Object.fromEntries(ALL_NAMES.map((name) => [name, name]))) as {
   readonly [N in EnvVarName]: N;
 };
+
+function isObjectOfStrings(raw: string): boolean {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      !Array.isArray(parsed) &&
+      Object.values(parsed).every((value) => typeof value === 'string')
+    );
+  } catch {
+    return false;
+  }
+}
 
 /** Variables whose values are never logged as they are (a URL's password is masked). */
 const SECRET_VALUES: ReadonlySet<string> = new Set(['DATABASE_URL', 'REDIS_URL']);

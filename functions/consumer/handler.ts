@@ -1,20 +1,20 @@
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createSqsClient } from '../commons/aws-clients.ts';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import { countMetric, logger } from '../commons/powertools.ts';
-import { createPool, openConnections } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { openConnections } from '../store/database.ts';
+import { functionPool } from '../store/database-connection.ts';
 import { applyLedgerPostings } from '../store/ledger-store.ts';
 import { sendToDeadLetterQueue } from './dead-letter.ts';
 import { parseChargeEvent } from './parse-charge-event.ts';
 
-const poolSize = numberEnv('DB_POOL_MAX', 2);
-const db = createPool(await databaseConnectionFromEnvironment(), { max: poolSize });
-await openConnections(db, poolSize);
+const settings = loadSettings('consumer', logger);
+const db = await functionPool(settings);
+await openConnections(db, settings.DB_POOL_MAX);
 const sqs = createSqsClient();
-const deadLetterQueueUrl = requiredEnv('DLQ_URL');
+const deadLetterQueueUrl = settings.DLQ_URL;
 
 /**
  * Applies one charge event to the ledger. A message that fails the schema is poison: it is
@@ -47,6 +47,7 @@ async function applyChargeEvent(record: SQSRecord): Promise<void> {
  * customers' messages are still applied.
  */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
   const processor = new SqsFifoPartialProcessorAsync();
   return processPartialResponse(event, applyChargeEvent, processor, {
     context,

@@ -1,14 +1,16 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv } from '../commons/config.ts';
 import { authorizedClientId } from '../commons/http/client-identity.ts';
 import { problemResponses } from '../commons/http/problem-responses.ts';
 import { jsonResponse } from '../commons/http/responses.ts';
 import { UnauthenticatedError } from '../commons/http/transport-errors.ts';
+import { logger } from '../commons/powertools.ts';
+import { loadSettings } from '../commons/settings.ts';
 import { chargeResource } from '../domain/charge.ts';
 import { findClientCharge } from '../store/charge-store.ts';
-import { createPool, type Queryable } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import type { Queryable } from '../store/database.ts';
+import { functionPool } from '../store/database-connection.ts';
 import { ledgerApplicationsOf } from '../store/ledger-store.ts';
 import { type ChargeReader, readClientCharge } from '../use-cases/read-client-charge.ts';
 
@@ -34,11 +36,14 @@ export function createGetChargeHandler(options: { db: Queryable }) {
   }
 
   return middy<APIGatewayProxyEvent, APIGatewayProxyResult>()
+    .use(injectLambdaContext(logger))
     .use(problemResponses({ inFlightRetryAfterSeconds: 1 }))
     .handler(getCharge);
 }
 
+const settings = loadSettings('get-charge', logger);
+
 /** The Lambda entry point: the handler over a pool configured from the environment. */
 export const handler = createGetChargeHandler({
-  db: createPool(await databaseConnectionFromEnvironment(), { max: numberEnv('DB_POOL_MAX', 2) }),
+  db: await functionPool(settings),
 });

@@ -1,15 +1,15 @@
-import type { APIGatewayProxyResult } from 'aws-lambda';
-import { numberEnv } from '../commons/config.ts';
+import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import { jsonResponse } from '../commons/http/responses.ts';
-import { createPool } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { logger } from '../commons/powertools.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { functionPool } from '../store/database-connection.ts';
 
-const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', 1),
-});
+const settings = loadSettings('health', logger);
+const db = await functionPool(settings);
 
 /** GET /health: 200 when the database answers, 503 when it does not. */
-export async function handler(): Promise<APIGatewayProxyResult> {
+export async function handler(_event: unknown, context: Context): Promise<APIGatewayProxyResult> {
+  logger.addContext(context);
   try {
     await db.query('SELECT 1');
     return jsonResponse(200, { status: 'ok' });

@@ -1,12 +1,12 @@
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
-import { numberEnv } from '../commons/config.ts';
 import { countMetric, logger } from '../commons/powertools.ts';
-import { createPool } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { functionPool } from '../store/database-connection.ts';
 import { type HousekeepingRun, runHousekeeping } from './housekeeping.ts';
 
-const db = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
+const settings = loadSettings('housekeeping', logger);
+const db = await functionPool(settings);
 const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
 
 /**
@@ -15,12 +15,13 @@ const idempotencyRecords = new PostgresPersistenceLayer({ pool: db });
  * the write rate, and reports what it deleted as `housekeeping_deleted_total{table}`.
  */
 export async function handler(_event: unknown, context: Context): Promise<HousekeepingRun> {
+  logger.addContext(context);
   const run = await runHousekeeping({
     db,
     idempotencyRecords,
     remainingMs: () => context.getRemainingTimeInMillis(),
-    inboxRetentionSeconds: numberEnv('INBOX_RETENTION_SECONDS'),
-    outboxRetentionSeconds: numberEnv('OUTBOX_RETENTION_SECONDS'),
+    inboxRetentionSeconds: settings.INBOX_RETENTION_SECONDS,
+    outboxRetentionSeconds: settings.OUTBOX_RETENTION_SECONDS,
   });
   for (const [table, result] of Object.entries(run)) {
     countMetric('housekeeping_deleted_total', { table }, result.deleted);

@@ -1,9 +1,13 @@
+import type { Context } from 'aws-lambda';
 import { logger } from '../commons/powertools.ts';
+import { loadSettings } from '../commons/settings.ts';
 import type { DatabaseConnection } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { databaseConnection } from '../store/database-connection.ts';
 import { retryUntilReachable } from './retry-until-reachable.ts';
 import { type ReadSecret, setRolePasswords } from './role-passwords.ts';
 import { migrateToLatest } from './run-migrations.ts';
+
+const settings = loadSettings('migrate', logger);
 
 /**
  * Applies pending migrations during `cdk deploy` (a CDK Trigger invokes it after the database
@@ -18,9 +22,10 @@ import { migrateToLatest } from './run-migrations.ts';
  */
 export async function handler(
   _event: unknown,
-  context?: { getRemainingTimeInMillis(): number },
+  context?: Context,
 ): Promise<{ applied: string[]; rolesUpdated: string[] }> {
-  const connection = await databaseConnectionFromEnvironment();
+  if (context) logger.addContext(context);
+  const connection = await databaseConnection(settings);
   const deadline = Date.now() + (context?.getRemainingTimeInMillis() ?? 240_000) - 10_000;
   const retry = <T>(what: string, work: () => Promise<T>) =>
     retryUntilReachable(work, {
@@ -55,17 +60,9 @@ function clientConfig(connection: DatabaseConnection) {
 }
 
 function roleSecretArns(): Record<string, string> {
-  const raw = process.env.DATABASE_ROLE_SECRETS;
-  if (!raw) return {};
-  const parsed: unknown = JSON.parse(raw);
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    !Object.values(parsed).every((value) => typeof value === 'string')
-  ) {
-    throw new Error('DATABASE_ROLE_SECRETS must be a JSON object of role name to secret ARN');
-  }
-  return parsed as Record<string, string>;
+  // The settings checked the shape at init.
+  const raw = settings.DATABASE_ROLE_SECRETS;
+  return raw ? (JSON.parse(raw) as Record<string, string>) : {};
 }
 
 async function secretReader(): Promise<ReadSecret> {

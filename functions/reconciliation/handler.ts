@@ -1,27 +1,26 @@
-import { numberEnv } from '../commons/config.ts';
+import type { Context } from 'aws-lambda';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';
-import { createPool } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { functionPool } from '../store/database-connection.ts';
 import { requeueChargeEvents, unappliedCharges } from '../store/reconciliation-store.ts';
 import {
   type ReconciliationResult,
   reconcileUnappliedCharges,
 } from './reconcile-unapplied-charges.ts';
 
-const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', 1),
-});
-/** N: a healthy relay and consumer apply a charge within seconds; five minutes is an anomaly. */
-const olderThanSeconds = numberEnv('RECONCILE_AFTER_SECONDS', 300);
-const lookbackSeconds = numberEnv('RECONCILE_LOOKBACK_HOURS', 24) * 3600;
-const batchLimit = numberEnv('RECONCILE_BATCH_LIMIT', 1000);
+const settings = loadSettings('reconciliation', logger);
+const db = await functionPool(settings);
+const olderThanSeconds = settings.RECONCILE_AFTER_SECONDS;
+const lookbackSeconds = settings.RECONCILE_LOOKBACK_HOURS * 3600;
+const batchLimit = settings.RECONCILE_BATCH_LIMIT;
 
 /**
  * Scheduled reconciliation (every minute in AWS; inside the local relay process locally):
  * reports `unapplied_charges` (the alarm reads it) and re-enqueues the events of charges
  * whose message was lost between the relay and the consumer.
  */
-export async function handler(): Promise<ReconciliationResult> {
+export async function handler(_event?: unknown, context?: Context): Promise<ReconciliationResult> {
+  if (context) logger.addContext(context);
   const result = await reconcileUnappliedCharges({
     findUnapplied: () =>
       unappliedCharges(db, { olderThanSeconds, lookbackSeconds, limit: batchLimit }),

@@ -5,10 +5,9 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { TokenBucket } from '../../primitives/token-bucket.ts';
 import { createEventBridgeClient, createSqsClient } from '../commons/aws-clients.ts';
-import { numberEnv, requiredEnv } from '../commons/config.ts';
 import { countMetric, gaugeMetric, logger } from '../commons/powertools.ts';
-import { createPool } from '../store/database.ts';
-import { databaseConnectionFromEnvironment } from '../store/database-connection.ts';
+import { loadSettings } from '../commons/settings.ts';
+import { functionPool } from '../store/database-connection.ts';
 import {
   busPendingEvents,
   deferBusDelivery,
@@ -27,21 +26,22 @@ import { sendEventBatch } from './sqs-publisher.ts';
 import { WarmUp } from './warm-up.ts';
 
 // Lanes send side by side and the bus loop, lease renewals and health reports share the pool.
-const db = createPool(await databaseConnectionFromEnvironment(), {
-  max: numberEnv('DB_POOL_MAX', settings.sendLanes + 2),
-});
+// The deployment's settings (environment); `settings` are the relay's fixed tunables.
+const configuration = loadSettings('relay', logger);
+const db = await functionPool(configuration);
 const sqs = createSqsClient();
-const queueUrl = requiredEnv('QUEUE_URL');
-const deadLetterQueueUrl = requiredEnv('DLQ_URL');
-const maxEventsPerSecond = numberEnv('RELAY_MAX_EVENTS_PER_SECOND', 500);
-const eventBusName = process.env.EVENT_BUS_NAME;
+const queueUrl = configuration.QUEUE_URL;
+const deadLetterQueueUrl = configuration.DLQ_URL;
+const maxEventsPerSecond = configuration.RELAY_MAX_EVENTS_PER_SECOND;
+const eventBusName =
+  configuration.PUBLISH_TO_EVENT_BUS === 'true' ? configuration.EVENT_BUS_NAME : undefined;
 const eventBridge = eventBusName ? await createEventBridgeClient() : undefined;
 // One holder per execution environment: a later invocation here renews instead of waiting.
 // RELAY_LEASE_HOLDER names it instead, for fault harnesses that hand the lease to one relay.
 const holder =
-  process.env.RELAY_LEASE_HOLDER ??
+  configuration.RELAY_LEASE_HOLDER ??
   `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? 'local'}:${process.pid}:${randomUUID()}`;
-const leaseTtlMs = numberEnv('RELAY_LEASE_TTL_MS', settings.leaseTtlMs);
+const leaseTtlMs = configuration.RELAY_LEASE_TTL_MS;
 const lease = new RelayLease(
   {
     tryAcquire: () => tryAcquireLease(db, OUTBOX_RELAY_LEASE, holder, leaseTtlMs),
@@ -65,6 +65,7 @@ const onError = (error: unknown) =>
  * are purged by functions/housekeeping).
  */
 export async function handler(_event: unknown, context: Context): Promise<RelayRun> {
+  logger.addContext(context);
   // A burst of a fiftieth of a second's allowance (at least one full SendMessageBatch): the
   // lanes' sends finish at slightly different times, and the burst plus that spread must stay
   // well inside the 10 % a one-second window may exceed the configured rate by.

@@ -1,6 +1,7 @@
+import type pg from 'pg';
 import { awsClientOptions } from '../commons/aws-client-options.ts';
-import { requiredEnv } from '../commons/config.ts';
-import type { DatabaseConnection } from './database.ts';
+import type { DatabaseSettings } from '../commons/settings.ts';
+import { createPool, type DatabaseConnection } from './database.ts';
 
 interface DatabaseSecret {
   username: string;
@@ -27,9 +28,11 @@ const SECRET_CACHE_MS = 5 * 60_000;
  * IAM auth to the proxy cannot be exercised anywhere but AWS. Connections already open keep
  * working through a rotation; only new ones authenticate, and they retry once.
  */
-export async function databaseConnectionFromEnvironment(): Promise<DatabaseConnection> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const secretArn = requiredEnv('DATABASE_SECRET_ARN');
+export async function databaseConnection(settings: DatabaseSettings): Promise<DatabaseConnection> {
+  if (settings.DATABASE_URL) return settings.DATABASE_URL;
+  const { DATABASE_SECRET_ARN: secretArn, DATABASE_HOST: host, DATABASE_NAME: database } = settings;
+  // The settings' own rule makes these present when DATABASE_URL is not; checked for the types.
+  if (!secretArn || !host || !database) throw new Error('database settings are incomplete');
   // Loaded only here: the SDK client costs tens of milliseconds of init where DATABASE_URL is used.
   const { GetSecretValueCommand, SecretsManagerClient } = await import(
     '@aws-sdk/client-secrets-manager'
@@ -48,13 +51,13 @@ export async function databaseConnectionFromEnvironment(): Promise<DatabaseConne
   };
   const secret = await readSecret();
   return {
-    host: requiredEnv('DATABASE_HOST'),
-    database: requiredEnv('DATABASE_NAME'),
+    host,
+    database,
     port: secret.port ?? 5432,
     // The username is fixed per role; single-user rotation changes only the password.
     user: secret.username,
     password: async () => (await readSecret()).password,
-    ssl: tlsOption(),
+    ssl: settings.DATABASE_TLS === 'verify' ? { rejectUnauthorized: true } : false,
     credentialsRejected: () => {
       cached = undefined;
     },
@@ -62,13 +65,15 @@ export async function databaseConnectionFromEnvironment(): Promise<DatabaseConne
 }
 
 /**
- * Verified TLS, always, in AWS (the stacks never set DATABASE_TLS; a template test pins it).
- * `DATABASE_TLS=off` exists for one case: a bundle run against a local PostgreSQL without a
- * certificate, as the rotation test does.
+ * A function's pool, as its settings describe it: the connection, DB_POOL_MAX connections,
+ * and the statement limits the stacks derive from the function's timeout.
  */
-function tlsOption(): { rejectUnauthorized: true } | false {
-  const mode = process.env.DATABASE_TLS ?? 'verify';
-  if (mode === 'verify') return { rejectUnauthorized: true };
-  if (mode === 'off') return false;
-  throw new Error(`environment variable DATABASE_TLS must be verify or off, got "${mode}"`);
+export async function functionPool(
+  settings: DatabaseSettings & { DB_POOL_MAX: number },
+): Promise<pg.Pool> {
+  return createPool(await databaseConnection(settings), {
+    max: settings.DB_POOL_MAX,
+    statementTimeoutMs: settings.DB_STATEMENT_TIMEOUT_MS,
+    queryTimeoutMs: settings.DB_QUERY_TIMEOUT_MS,
+  });
 }

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { numberEnv } from '../commons/config.ts';
 
 /** Anything that runs a parameterised query: a Pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'>;
@@ -51,7 +50,13 @@ class CredentialRefreshingPool extends pg.Pool {
  */
 export function createPool(
   connection: DatabaseConnection,
-  options: { max?: number } = {},
+  options: {
+    max?: number;
+    /** Server-side limit on one statement (statement_timeout); unset: none. */
+    statementTimeoutMs?: number | undefined;
+    /** Client-side limit on one query (query_timeout); unset: none. */
+    queryTimeoutMs?: number | undefined;
+  } = {},
 ): pg.Pool {
   const { credentialsRejected, ...config } =
     typeof connection === 'string'
@@ -66,8 +71,8 @@ export function createPool(
     // stuck query fails the invocation with an error instead of running into the Lambda
     // timeout. The stacks set both for every function from its timeout; unset (local runs,
     // tests) means no limit.
-    statement_timeout: numberEnv('DB_STATEMENT_TIMEOUT_MS'),
-    query_timeout: numberEnv('DB_QUERY_TIMEOUT_MS'),
+    statement_timeout: options.statementTimeoutMs,
+    query_timeout: options.queryTimeoutMs,
     application_name: process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'payments',
   };
   const pool = credentialsRejected

@@ -8,8 +8,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CLIENT_SERVICE_NAME } from '../../client/metrics.ts';
+import { HOUSEKEEPING_TABLES } from '../../functions/housekeeping/retention.ts';
 import {
+  CLIENT_SERVICE_NAME,
   IDEMPOTENCY_OUTCOMES,
   METRIC_NAMESPACE,
   MetricName,
@@ -17,7 +18,6 @@ import {
   SERVER_OUTCOME_CLASSES,
   SERVICE_NAME,
 } from '../../primitives/metric-names.ts';
-import { HOUSEKEEPING_TABLES } from '../../functions/housekeeping/retention.ts';
 
 /** Mismatched keys, as a percentage of POSTs with a key, above which on-call is paged. */
 export const MISMATCH_PERCENT_THRESHOLD = 0.1;

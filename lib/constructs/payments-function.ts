@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { EnvVar } from '../../functions/commons/settings.ts';
 import { METRIC_NAMESPACE, SERVICE_NAME } from '../../primitives/metric-names.ts';
 import type { FunctionName } from '../config.ts';
 import type { DatabaseAccess, DatabaseRole } from './database.ts';
@@ -128,16 +129,16 @@ export class PaymentsFunction extends Construct {
     // loop (the relay's 15 minutes) must not wait minutes on one stuck statement.
     const statementMs = Math.min(Math.floor(timeoutMs * 0.6), 30_000);
     const queryMs = Math.min(Math.floor(timeoutMs * 0.7), 35_000);
-    this.function.addEnvironment('DB_STATEMENT_TIMEOUT_MS', String(statementMs));
-    this.function.addEnvironment('DB_QUERY_TIMEOUT_MS', String(queryMs));
+    this.function.addEnvironment(EnvVar.DB_STATEMENT_TIMEOUT_MS, String(statementMs));
+    this.function.addEnvironment(EnvVar.DB_QUERY_TIMEOUT_MS, String(queryMs));
     if (database.kind === 'external') {
-      this.function.addEnvironment('DATABASE_URL', database.url);
+      this.function.addEnvironment(EnvVar.DATABASE_URL, database.url);
       return this;
     }
     const secret = role === 'owner' ? database.ownerSecret : database.roleSecrets[role];
-    this.function.addEnvironment('DATABASE_SECRET_ARN', secret.secretArn);
-    this.function.addEnvironment('DATABASE_HOST', database.host);
-    this.function.addEnvironment('DATABASE_NAME', database.name);
+    this.function.addEnvironment(EnvVar.DATABASE_SECRET_ARN, secret.secretArn);
+    this.function.addEnvironment(EnvVar.DATABASE_HOST, database.host);
+    this.function.addEnvironment(EnvVar.DATABASE_NAME, database.name);
     // The runtime ships the RDS certificate bundle but loads it only when asked.
     if (!database.viaProxy) {
       this.function.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');
@@ -152,35 +153,37 @@ export class PaymentsFunction extends Construct {
     const arns = Object.fromEntries(
       Object.entries(database.roleSecrets).map(([role, secret]) => [role, secret.secretArn]),
     );
-    this.function.addEnvironment('DATABASE_ROLE_SECRETS', Stack.of(this).toJsonString(arns));
+    this.function.addEnvironment(EnvVar.DATABASE_ROLE_SECRETS, Stack.of(this).toJsonString(arns));
     for (const secret of Object.values(database.roleSecrets)) secret.grantRead(this.function);
     return this;
   }
 
   /** Publish charge events to the FIFO queue. */
   bindChargeQueue(queue: sqs.IQueue): this {
-    this.function.addEnvironment('QUEUE_URL', queue.queueUrl);
+    this.function.addEnvironment(EnvVar.QUEUE_URL, queue.queueUrl);
     queue.grantSendMessages(this.function);
     return this;
   }
 
   /** Read the dead-letter queue's depth (and nothing else from it). */
   bindDeadLetterQueue(queue: sqs.IQueue): this {
-    this.function.addEnvironment('DLQ_URL', queue.queueUrl);
+    this.function.addEnvironment(EnvVar.DLQ_URL, queue.queueUrl);
     queue.grant(this.function, 'sqs:GetQueueAttributes');
     return this;
   }
 
   /** Put charge events on the bus. */
   bindEventBus(bus: events.IEventBus): this {
-    this.function.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    this.function.addEnvironment(EnvVar.PUBLISH_TO_EVENT_BUS, 'true');
+    this.function.addEnvironment(EnvVar.EVENT_BUS_NAME, bus.eventBusName);
     bus.grantPutEventsTo(this.function);
     return this;
   }
 
   /** Use the hot tier in front of Postgres; the security groups already admit the function. */
   bindCache(cache: CacheAccess): this {
-    this.function.addEnvironment('REDIS_URL', cache.url);
+    this.function.addEnvironment(EnvVar.IDEMPOTENCY_CACHE, 'redis');
+    this.function.addEnvironment(EnvVar.REDIS_URL, cache.url);
     return this;
   }
 }

@@ -225,6 +225,7 @@ export async function measureReplay(
   let redisNote: string | undefined;
   if ('url' in redis) {
     redisApi = await stack.startApi(db.url, {
+      IDEMPOTENCY_CACHE: 'redis',
       REDIS_URL: redis.url,
       ...profileEnv(options.profileDir),
     });
@@ -288,7 +289,8 @@ export async function measureReplay(
   }
   const cacheHits = redisApi?.metrics.value('idempotency_cache_total', { result: 'hit' }) ?? 0;
   if (redisApi && cacheHits === 0) {
-    redisNote = 'the API answered every replay from Postgres: REDIS_URL support is not active';
+    redisNote =
+      'the API answered every replay from Postgres: IDEMPOTENCY_CACHE=redis support is not active';
   }
   const stats = (values: number[]) => ({
     p50Ms: percentile(values, 50),

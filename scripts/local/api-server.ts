@@ -9,7 +9,8 @@
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/authorizer/authorize-request.ts';
 import { seedDevKeys } from '../../functions/clients/manage-clients.ts';
 import { createPool } from '../../functions/store/database.ts';
-import { databaseConnectionFromEnvironment } from '../../functions/store/database-connection.ts';
+import { parseSettings } from '../../functions/commons/settings.ts';
+import { databaseConnection } from '../../functions/store/database-connection.ts';
 import { createLocalApiGateway, listen } from './api-gateway.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
@@ -20,7 +21,9 @@ await initLocalLambdaRuntime();
 process.env.DB_POOL_MAX ??= '10';
 
 async function seedLocalApiKeys(): Promise<void> {
-  const pool = createPool(await databaseConnectionFromEnvironment(), { max: 1 });
+  const pool = createPool(await databaseConnection(parseSettings('clients', process.env)), {
+    max: 1,
+  });
   try {
     await seedDevKeys(pool, parseApiKeys(process.env.LOCAL_API_KEYS || DEFAULT_LOCAL_API_KEYS));
   } finally {

@@ -4,11 +4,13 @@
  * Prints `{"ready": true}` once polling.
  */
 import { createSqsClient } from '../../functions/commons/aws-clients.ts';
-import { requiredEnv } from '../../functions/commons/config.ts';
 import { initLocalLambdaRuntime } from './lambda-runtime.ts';
 import { startSqsEventSource } from './sqs-event-source.ts';
 
 const pollers = Number(process.env.LOCAL_CONSUMER_POLLERS ?? 4);
+// Where the emulated event source mapping polls; the consumer function itself does not read it.
+const queueUrl = process.env.QUEUE_URL;
+if (!queueUrl) throw new Error('environment variable QUEUE_URL is required but not set');
 await initLocalLambdaRuntime();
 // One connection per concurrent batch, as each Lambda environment would have its own.
 process.env.DB_POOL_MAX ??= String(pollers);
@@ -16,7 +18,7 @@ const { handler } = await import('../../functions/consumer/handler.ts');
 
 const stop = await startSqsEventSource({
   sqs: createSqsClient(),
-  queueUrl: requiredEnv('QUEUE_URL'),
+  queueUrl,
   handler,
   functionName: 'consumer',
   pollers,

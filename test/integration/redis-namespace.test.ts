@@ -47,7 +47,11 @@ async function freshDatabase(): Promise<TestDatabase> {
 
 /** The API on `db` behind the test's one Redis, which outlives every database here. */
 async function apiOn(db: TestDatabase): Promise<LocalApi> {
-  const api = await startLocalApi(db.url, { REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '50' });
+  const api = await startLocalApi(db.url, {
+    IDEMPOTENCY_CACHE: 'redis',
+    REDIS_URL: redis.url,
+    REDIS_TIMEOUT_MS: '50',
+  });
   cleanups.push(() => api.stop());
   return api;
 }

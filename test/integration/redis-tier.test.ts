@@ -19,6 +19,7 @@ beforeAll(async () => {
   const viaCounter = new URL(db.url);
   viaCounter.port = String(postgresTraffic.port);
   api = await startLocalApi(viaCounter.toString(), {
+    IDEMPOTENCY_CACHE: 'redis',
     REDIS_URL: redis.url,
     // Generous for a loaded 2-core test machine; production default is 5 ms.
     REDIS_TIMEOUT_MS: '50',

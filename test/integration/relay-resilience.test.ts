@@ -103,6 +103,7 @@ describe('the relay under broker faults', () => {
     pipeline = await createPipeline(endpoint);
     const api = await pipeline.startApi();
     const relay = await pipeline.startRelay({
+      PUBLISH_TO_EVENT_BUS: 'true',
       EVENT_BUS_NAME: 'payments-test-bus',
       AWS_ENDPOINT_URL_EVENTBRIDGE: bus.url,
     });

@@ -19,7 +19,11 @@ beforeAll(async () => {
   redis = await startTestRedis();
   // A PostgreSQL server of its own: the schedules SIGKILL it.
   stack = await startLocalStack({
-    ...scheduleStackOptions({ REDIS_URL: redis.url, REDIS_TIMEOUT_MS: '50' }),
+    ...scheduleStackOptions({
+      IDEMPOTENCY_CACHE: 'redis',
+      REDIS_URL: redis.url,
+      REDIS_TIMEOUT_MS: '50',
+    }),
   });
   environment = await scheduleEnvironmentOf(stack, redis.url);
 });

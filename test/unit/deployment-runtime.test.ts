@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ChargeClient } from '../../client/charge-client.ts';
 import { ClientMetrics } from '../../client/metrics.ts';
-import { attemptFromHeader } from '../../functions/commons/http/request-metrics.ts';
 import { purgeInBatches } from '../../functions/housekeeping/purge-in-batches.ts';
 import {
   isUnreachable,
   retryUntilReachable,
 } from '../../functions/migrate/retry-until-reachable.ts';
+import { attemptFromHeader } from '../../primitives/attempt-header.ts';
 
 describe('the attempt header', () => {
   it('is sent on every attempt, numbered, with the maximum', async () => {

@@ -1,18 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { ATTEMPT_HEADER, attemptLabel } from '../../../client/metrics.ts';
-import type { SERVER_OUTCOME_CLASSES } from '../metric-names.ts';
+import { ATTEMPT_HEADER, attemptFromHeader } from '../../../primitives/attempt-header.ts';
+import { attemptLabel, type SERVER_OUTCOME_CLASSES } from '../../../primitives/metric-names.ts';
 import { countMetric } from '../powertools.ts';
 import { headerValues } from './responses.ts';
-
-/**
- * The attempt number a client sent in `amz-sdk-request: attempt=N; max=M` (the AWS SDKs'
- * header); undefined when absent or malformed, so a request without it counts nowhere.
- */
-export function attemptFromHeader(value: string | undefined): number | undefined {
-  const match = /(?:^|;)\s*attempt=(\d{1,6})\s*(?:;|$)/.exec(value ?? '');
-  const attempt = match ? Number(match[1]) : Number.NaN;
-  return attempt >= 1 ? attempt : undefined;
-}
 
 type ProxyEvent = Parameters<typeof headerValues>[0];
 

@@ -1,3 +1,4 @@
+import { EnvVar } from '../../../functions/commons/settings.ts';
 import { LOCAL_AWS_ENV } from '../sqs.ts';
 
 /** What every local process is wired to. */
@@ -26,10 +27,13 @@ export interface EnvironmentOptions {
 
 /** Inherited variables that switch a tier on or change the rates a benchmark measures. */
 export const TUNING_VARIABLES = [
-  'REDIS_URL',
+  EnvVar.IDEMPOTENCY_CACHE,
+  EnvVar.REDIS_URL,
+  EnvVar.PUBLISH_TO_EVENT_BUS,
+  EnvVar.EVENT_BUS_NAME,
   'FAILPOINTS',
-  'DB_POOL_MAX',
-  'RELAY_MAX_EVENTS_PER_SECOND',
+  EnvVar.DB_POOL_MAX,
+  EnvVar.RELAY_MAX_EVENTS_PER_SECOND,
   'LOCAL_RELAY_INTERVAL_MS',
   'LOCAL_CONSUMER_POLLERS',
   'NODE_OPTIONS',
@@ -49,10 +53,10 @@ export function processEnvironment(
   const set = (name: string, value: string | undefined) => {
     if (value !== undefined) env[name] = value;
   };
-  set('DATABASE_URL', wiring.databaseUrl);
+  set(EnvVar.DATABASE_URL, wiring.databaseUrl);
   set('AWS_ENDPOINT_URL', wiring.sqsEndpoint);
-  set('QUEUE_URL', wiring.queueUrl);
-  set('DLQ_URL', wiring.deadLetterQueueUrl);
+  set(EnvVar.QUEUE_URL, wiring.queueUrl);
+  set(EnvVar.DLQ_URL, wiring.deadLetterQueueUrl);
   set('METRICS_VIEW_URL', wiring.metricsViewUrl);
   set('LOCAL_API_KEYS', wiring.apiKeys);
   set('PORT', String(wiring.port));

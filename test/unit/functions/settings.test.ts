@@ -17,8 +17,12 @@ const VALID: Record<FunctionKind, Record<string, string>> = {
   'get-charge': DATABASE,
   health: DATABASE,
   relay: { ...DATABASE, QUEUE_URL: 'http://sqs/charges.fifo', DLQ_URL: 'http://sqs/dlq.fifo' },
-  consumer: DATABASE,
+  consumer: { ...DATABASE, DLQ_URL: 'http://sqs/dlq.fifo' },
   migrate: DATABASE,
+  authorizer: DATABASE,
+  clients: DATABASE,
+  reconciliation: DATABASE,
+  housekeeping: DATABASE,
 };
 
 /** A variable each kind requires, and a tunable it reads that has a default. */
@@ -27,8 +31,12 @@ const REQUIRED_AND_TUNABLE: Record<FunctionKind, [string, string]> = {
   'get-charge': ['DATABASE_URL', 'DB_POOL_MAX'],
   health: ['DATABASE_URL', 'DB_POOL_MAX'],
   relay: ['QUEUE_URL', 'RELAY_MAX_EVENTS_PER_SECOND'],
-  consumer: ['DATABASE_URL', 'DB_POOL_MAX'],
+  consumer: ['DLQ_URL', 'DB_POOL_MAX'],
   migrate: ['DATABASE_URL', 'DATABASE_TLS'],
+  authorizer: ['DATABASE_URL', 'DB_POOL_MAX'],
+  clients: ['DATABASE_URL', 'DB_POOL_MAX'],
+  reconciliation: ['DATABASE_URL', 'RECONCILE_AFTER_SECONDS'],
+  housekeeping: ['DATABASE_URL', 'DB_POOL_MAX'],
 };
 
 /** The error `parseSettings` throws, or a failure saying it did not throw. */

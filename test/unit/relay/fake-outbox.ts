@@ -1,8 +1,8 @@
-import { TokenBucket } from '../../../client/token-bucket.ts';
 import type { LeaseView, RelayPorts } from '../../../functions/relay/publish-pending-events.ts';
 import type { PublishResult } from '../../../functions/relay/sqs-publisher.ts';
 import { WarmUp } from '../../../functions/relay/warm-up.ts';
 import type { PendingEvent } from '../../../functions/store/outbox-store.ts';
+import { TokenBucket } from '../../../primitives/token-bucket.ts';
 
 /** An event of `customer`, numbered `n` in outbox order. */
 export function event(n: number, customer: string): PendingEvent {
