@@ -4,6 +4,7 @@ import {
   PutEventsCommand,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
+import { fullJitterDelayMs } from '../../primitives/full-jitter.ts';
 
 /** The `source` of every event this service puts on the bus; subscribers match on it. */
 export const CHARGE_EVENT_SOURCE = 'payments';
@@ -22,6 +23,7 @@ export interface ChargeEventForBus {
   createdAt: Date | string;
 }
 
+/** An event the bus did not take, and why. */
 export interface FailedEntry {
   eventId: string;
   /** EventBridge's per-entry ErrorCode, or the name of the error the whole call failed with. */
@@ -29,6 +31,7 @@ export interface FailedEntry {
   errorMessage: string;
 }
 
+/** What {@link publishChargeEvents} did with each event it was given. */
 export interface EventBusPublishResult {
   /** Accepted by EventBridge: the relay may mark these published. */
   publishedIds: string[];
@@ -38,6 +41,7 @@ export interface EventBusPublishResult {
   failures: FailedEntry[];
 }
 
+/** How hard {@link publishChargeEvents} retries the entries the bus rejects. */
 export interface EventBusPublishOptions {
   /** Attempts per entry, the first included. Default 3. */
   maxAttempts?: number;
@@ -112,7 +116,15 @@ async function publishBatch(
     if (failures.length === 0 || attempt >= maxAttempts) {
       return { publishedIds, failedIds: [...failedIds], failures };
     }
-    await (options.sleep ?? sleep)(retryDelayMs(attempt, options));
+    // The same full-jitter formula as the client's; `attempt` 1 failed, so this is retry 0.
+    await (options.sleep ?? sleep)(
+      fullJitterDelayMs(
+        attempt - 1,
+        options.baseDelayMs ?? 50,
+        options.maxDelayMs ?? 1_000,
+        options.random,
+      ),
+    );
     pending = pending.filter((event) => failedIds.has(event.eventId));
   }
 }
@@ -149,15 +161,6 @@ async function putOnce(
       },
     ];
   });
-}
-
-/** Full jitter: uniform in [0, min(max, base * 2^(attempt-1))). */
-function retryDelayMs(attempt: number, options: EventBusPublishOptions): number {
-  const ceiling = Math.min(
-    options.maxDelayMs ?? 1_000,
-    (options.baseDelayMs ?? 50) * 2 ** (attempt - 1),
-  );
-  return Math.floor((options.random ?? Math.random)() * ceiling);
 }
 
 function idOf(event: ChargeEventForBus): string {
