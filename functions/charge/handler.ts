@@ -1,4 +1,3 @@
-import { IdempotencyConfig } from '@aws-lambda-powertools/idempotency';
 import { makeHandlerIdempotent } from '@aws-lambda-powertools/idempotency/middleware';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
@@ -17,8 +16,10 @@ import { functionPool } from '../store/database-connection.ts';
 import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
 import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charge-once.ts';
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
+import { chargeIdempotencyConfig, REPLAYED_HEADER } from './idempotency-config.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
+/** What {@link createChargeHandler} is built from: the stores and the HTTP-level tunables. */
 export interface ChargeHandlerOptions {
   db: Queryable;
   persistenceStore: PostgresPersistenceLayer;
@@ -28,31 +29,19 @@ export interface ChargeHandlerOptions {
   inFlightRetryAfterSeconds: number;
 }
 
-export const REPLAYED_HEADER = 'Idempotent-Replayed';
-
 /**
  * POST /charge. Middleware order matters:
- * 0. the Lambda context into the logger, so every log line carries the request id;
- * 1. problem responses (its onError runs last and answers every error as problem+json);
- * 2. request parsing: 400/401/413/415 before any key is claimed;
- * 3. Powertools idempotency: claim the (client, key) pair, or answer a replay, 409 or 422.
- * The inner function runs only for the invocation holding the claim.
+ * 1. the Lambda context into the logger, so every log line carries the request id;
+ * 2. problem responses (its onError runs last and answers every error as problem+json);
+ * 3. request parsing: 400/401/413/415 before any key is claimed;
+ * 4. Powertools idempotency: claim the (client, key) pair, or answer a replay, 409 or 422.
+ * The inner function runs only for the invocation holding the claim: it calls the use case
+ * (functions/use-cases/record-charge-once.ts) and maps its result to the 201.
  */
 export function createChargeHandler(options: ChargeHandlerOptions) {
   const { db } = options;
 
-  const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'charge.[clientId, idempotencyKey]',
-    payloadValidationJmesPath: 'charge.fingerprint',
-    hashFunction: 'sha256',
-    throwOnNoIdempotencyKey: true,
-    expiresAfterSeconds: options.idempotencyTtlSeconds,
-    responseHook: (response) => {
-      countMetric('idempotency_key_total', { outcome: 'replay' });
-      const stored = response as unknown as APIGatewayProxyResult;
-      return { ...stored, headers: { ...stored.headers, [REPLAYED_HEADER]: 'true' } };
-    },
-  });
+  const idempotencyConfig = chargeIdempotencyConfig(options.idempotencyTtlSeconds);
 
   const charges: ChargeRecorder = { recordCharge: (command) => recordCharge(db, command) };
 

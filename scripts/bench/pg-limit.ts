@@ -1,25 +1,37 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { idempotencyStatements } from '@effectively-once/powertools-idempotency-postgres';
+import { randomUUID } from 'node:crypto';
+import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import pg from 'pg';
-import { chargeResource } from '../../functions/domain/charge.ts';
+import { chargeIdempotencyConfig } from '../../functions/charge/idempotency-config.ts';
+import { chargeResource, fingerprintOf } from '../../functions/domain/charge.ts';
 import { recordCharge } from '../../functions/store/charge-store.ts';
 
 /**
  * The PostgreSQL ceiling for POST /charge: exactly the statements one new charge executes,
  * in the same order, each its own autocommit transaction as through the handler's pool,
  * over `connections` connections, with nothing else in the way (no HTTP, no middy, no
- * Powertools). The charge statement is the handler's own function (recordCharge); the
- * claim and completion statements are the persistence layer's own (idempotencyStatements).
+ * Lambda context). Every value is computed by the handler's own code: the fingerprint
+ * (fingerprintOf: canonical JSON), the record id and payload hash (Powertools, configured by
+ * the handler's chargeIdempotencyConfig), the claim and completion (the persistence layer)
+ * and the charge (recordCharge).
  */
-
-const { claim: CLAIM_SQL, complete: COMPLETE_SQL } = idempotencyStatements('idempotency_records');
 
 const TTL_SECONDS = 86_400;
 /** What Powertools passes for the in-progress window: the invocation's remaining time. */
-const IN_PROGRESS_SECONDS = 9.99;
+const REMAINING_MS = 9_990;
+
+/** The persistence layer on one connection, hashing keys as the charge handler does. */
+function idempotencyRecordsOn(client: pg.Client): PostgresPersistenceLayer {
+  const records = new PostgresPersistenceLayer({ pool: client });
+  records.configure({ config: chargeIdempotencyConfig(TTL_SECONDS), keyPrefix: 'bench.charge' });
+  return records;
+}
 
 /** One charge's statements on `client`, with values shaped like the handler's. */
-async function chargeOnce(client: pg.Client, clientId: string): Promise<void> {
+async function chargeOnce(
+  client: pg.Client,
+  records: PostgresPersistenceLayer,
+  clientId: string,
+): Promise<void> {
   const idempotencyKey = randomUUID();
   const customer = Math.floor(Math.random() * 200);
   const request = {
@@ -27,42 +39,17 @@ async function chargeOnce(client: pg.Client, clientId: string): Promise<void> {
     currency: 'EUR' as const,
     customerId: `cus_${customer}`,
   };
-  // Powertools' record id: prefix + base64 SHA-256 of the JMESPath-selected [client, key].
-  const recordId = `bench.charge#${createHash('sha256')
-    .update(JSON.stringify([clientId, idempotencyKey]))
-    .digest('base64')}`;
-  const fingerprint = createHash('sha256').update(JSON.stringify(request)).digest('base64url');
-  const payloadHash = createHash('sha256').update(JSON.stringify(fingerprint)).digest('base64');
-  const token = randomUUID();
-
-  const claimed = await client.query(CLAIM_SQL, [
-    recordId,
-    TTL_SECONDS,
-    IN_PROGRESS_SECONDS,
-    payloadHash,
-    token,
-  ]);
-  if (claimed.rowCount !== 1) throw new Error('claim failed on a fresh key');
-  const { charge, created } = await recordCharge(client, {
-    clientId,
-    idempotencyKey,
-    request,
-    fingerprint,
-  });
+  const command = { clientId, idempotencyKey, request, fingerprint: fingerprintOf(request) };
+  // What the request parser attaches to the event, and all Powertools reads from it.
+  const event = { charge: command };
+  await records.saveInProgress(event, REMAINING_MS);
+  const { charge, created } = await recordCharge(client, command);
   if (!created) throw new Error('charge not created on a fresh key');
-  const response = {
+  await records.saveSuccess(event, {
     statusCode: 201,
     headers: { 'Content-Type': 'application/json', Location: `/charges/${charge.id}` },
     body: JSON.stringify(chargeResource(charge)),
-  };
-  const completed = await client.query(COMPLETE_SQL, [
-    recordId,
-    JSON.stringify(response),
-    payloadHash,
-    TTL_SECONDS,
-    token,
-  ]);
-  if (completed.rowCount !== 1) throw new Error('completion matched no record');
+  });
 }
 
 export interface PgLimitResult {
@@ -91,7 +78,7 @@ export async function measurePgLimit(options: {
         application_name: 'bench-pg-limit',
       });
       await client.connect();
-      return client;
+      return { client, records: idempotencyRecordsOn(client) };
     }),
   );
   const clientId = options.clientId ?? 'bench-pg-limit';
@@ -102,9 +89,9 @@ export async function measurePgLimit(options: {
   const end = measureFrom + options.durationMs;
   try {
     await Promise.all(
-      clients.map(async (client) => {
+      clients.map(async ({ client, records }) => {
         while (performance.now() < end) {
-          await chargeOnce(client, clientId);
+          await chargeOnce(client, records, clientId);
           total++;
           const done = performance.now();
           if (done >= measureFrom && done <= end) charges++;
@@ -112,7 +99,7 @@ export async function measurePgLimit(options: {
       }),
     );
   } finally {
-    await Promise.all(clients.map((client) => client.end().catch(() => {})));
+    await Promise.all(clients.map(({ client }) => client.end().catch(() => {})));
   }
   return { tps: charges / (options.durationMs / 1000), charges, total };
 }
