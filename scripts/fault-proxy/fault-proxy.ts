@@ -12,53 +12,27 @@
 import {
   Agent,
   createServer,
-  request as httpRequest,
   type IncomingHttpHeaders,
   type IncomingMessage,
-  type OutgoingHttpHeaders,
   type ServerResponse,
 } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { listen } from '../local/api-gateway.ts';
+import {
+  type FaultSelector,
+  type FaultSettings,
+  type ProxiedRequest,
+  parseFaultSettings,
+} from './fault-settings.ts';
+import { forward, readAll, withoutHopByHop } from './forward.ts';
 
-/** What a fault predicate sees of a request. */
-export interface ProxiedRequest {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/**
- * Which requests a fault applies to. All conditions must hold: the request matches, it is
- * among the first `firstN` matching requests since the fault was set, and it wins the
- * `fraction` coin toss. `true` means every request.
- */
-export interface FaultSelector {
-  match?: (request: ProxiedRequest) => boolean;
-  firstN?: number;
-  /** Probability in [0, 1]; default 1. */
-  fraction?: number;
-}
-
-export interface OutageFault {
-  /** How long the outage lasts from the moment it is set; default: until cleared. */
-  durationMs?: number;
-  /** The Retry-After (seconds) on each 503; default 1; 0 sends none. */
-  retryAfterSeconds?: number;
-}
-
-/** Faults to apply. In {@link FaultProxy.setFaults}, `false`/0 switches one off. */
-export interface FaultSettings {
-  /** Forward, let the upstream answer fully, then close the client socket without the answer. */
-  lostResponse?: boolean | FaultSelector;
-  /** Reset the client connection before forwarding: the upstream never sees the request. */
-  reset?: boolean | FaultSelector;
-  /** Wait this long before forwarding each request. */
-  delayMs?: number;
-  /** Answer 503 + Retry-After without forwarding, for a window of time. */
-  outage?: false | OutageFault;
-}
+export type {
+  FaultSelector,
+  FaultSettings,
+  OutageFault,
+  ProxiedRequest,
+} from './fault-settings.ts';
+export { parseFaultSettings } from './fault-settings.ts';
 
 export interface FaultProxyStats {
   /** Requests that reached the proxy (control requests excluded). */
@@ -105,20 +79,6 @@ export interface FaultProxy {
 }
 
 export const CONTROL_PREFIX = '/__fault-proxy/';
-
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'content-length',
-]);
 
 interface ActiveSelector {
   selector: FaultSelector;
@@ -278,68 +238,6 @@ export async function createFaultProxy(options: FaultProxyOptions): Promise<Faul
   };
 }
 
-/**
- * Reads fault settings from JSON (the control endpoint, the CLI): the same shape as
- * {@link FaultSettings} without `match` predicates. Throws a readable error for a bad value.
- */
-export function parseFaultSettings(json: unknown): FaultSettings {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new Error('fault settings must be a JSON object');
-  }
-  const input = json as Record<string, unknown>;
-  const settings: FaultSettings = {};
-  for (const name of Object.keys(input)) {
-    if (!['lostResponse', 'reset', 'delayMs', 'outage'].includes(name)) {
-      throw new Error(`unknown fault "${name}" (known: lostResponse, reset, delayMs, outage)`);
-    }
-  }
-  if (input.lostResponse !== undefined) {
-    settings.lostResponse = parseSelector('lostResponse', input.lostResponse);
-  }
-  if (input.reset !== undefined) settings.reset = parseSelector('reset', input.reset);
-  if (input.delayMs !== undefined) settings.delayMs = nonNegative('delayMs', input.delayMs);
-  if (input.outage !== undefined) {
-    if (input.outage === false) settings.outage = false;
-    else if (typeof input.outage === 'object' && input.outage !== null) {
-      const outage = input.outage as Record<string, unknown>;
-      settings.outage = {
-        ...(outage.durationMs === undefined
-          ? {}
-          : { durationMs: nonNegative('outage.durationMs', outage.durationMs) }),
-        ...(outage.retryAfterSeconds === undefined
-          ? {}
-          : {
-              retryAfterSeconds: nonNegative('outage.retryAfterSeconds', outage.retryAfterSeconds),
-            }),
-      };
-    } else throw new Error('outage must be false or {durationMs?, retryAfterSeconds?}');
-  }
-  return settings;
-}
-
-function parseSelector(name: string, value: unknown): boolean | FaultSelector {
-  if (typeof value === 'boolean') return value;
-  if (typeof value !== 'object' || value === null) {
-    throw new Error(`${name} must be true, false or {firstN?, fraction?}`);
-  }
-  const raw = value as Record<string, unknown>;
-  const selector: FaultSelector = {};
-  if (raw.firstN !== undefined) selector.firstN = nonNegative(`${name}.firstN`, raw.firstN);
-  if (raw.fraction !== undefined) {
-    const fraction = nonNegative(`${name}.fraction`, raw.fraction);
-    if (fraction > 1) throw new Error(`${name}.fraction must be between 0 and 1`);
-    selector.fraction = fraction;
-  }
-  return selector;
-}
-
-function nonNegative(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new Error(`${name} must be a non-negative number`);
-  }
-  return value;
-}
-
 function activeSelector(value: boolean | FaultSelector): ActiveSelector | undefined {
   if (value === false) return undefined;
   return { selector: value === true ? {} : value, seen: 0 };
@@ -372,53 +270,6 @@ function zeroStats(): FaultProxyStats {
     delayed: 0,
     upstreamErrors: 0,
   };
-}
-
-async function readAll(stream: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function withoutHopByHop(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const kept: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) kept[name] = value;
-  }
-  return kept;
-}
-
-function forward(
-  agent: Agent,
-  target: URL,
-  request: ProxiedRequest,
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> {
-  const basePath = target.pathname.replace(/\/+$/, '');
-  return new Promise((resolve, reject) => {
-    const outgoing = httpRequest(
-      {
-        agent,
-        hostname: target.hostname,
-        port: target.port,
-        method: request.method,
-        path: `${basePath}${request.url}`,
-        headers: {
-          ...withoutHopByHop(request.headers),
-          host: target.host,
-          'content-length': request.body.length,
-        },
-      },
-      (response) => {
-        readAll(response).then(
-          (body) =>
-            resolve({ status: response.statusCode ?? 502, headers: response.headers, body }),
-          reject,
-        );
-      },
-    );
-    outgoing.once('error', reject);
-    outgoing.end(request.body);
-  });
 }
 
 async function control(
