@@ -36,6 +36,13 @@ export const MetricName = {
 /** One of {@link MetricName}'s values. */
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 
+/** The metrics that are point-in-time readings (gauges); every other one is a count. */
+export const GAUGE_METRICS: readonly MetricName[] = [
+  MetricName.outboxLagSeconds,
+  MetricName.deadLetterQueueDepth,
+  MetricName.unappliedCharges,
+];
+
 /** `outcome` label of idempotency_key_total: what the service did with a request's key. */
 export const IDEMPOTENCY_OUTCOMES = ['new', 'replay', 'in_flight', 'mismatch'] as const;
 /** One of {@link IDEMPOTENCY_OUTCOMES}. */

@@ -3,6 +3,7 @@
  * local processes' output and keeps the totals, so local runs see the same metrics CloudWatch
  * would: counters are summed, gauges keep their latest value.
  */
+import { GAUGE_METRICS } from '../../primitives/metric-names.ts';
 
 export interface MetricSample {
   name: string;
@@ -11,11 +12,7 @@ export interface MetricSample {
 }
 
 /** Metrics that are point-in-time readings rather than counts. */
-export const GAUGES: ReadonlySet<string> = new Set([
-  'outbox_lag_seconds',
-  'dead_letter_queue_depth',
-  'unapplied_charges',
-]);
+export const GAUGES: ReadonlySet<string> = new Set(GAUGE_METRICS);
 
 /** The samples in one EMF line; empty for any other line. */
 export function parseEmfLine(line: string): MetricSample[] {
