@@ -81,3 +81,17 @@ export const SERVER_OUTCOME_CLASSES = [
 export const IDEMPOTENCY_CACHE_RESULTS = ['hit', 'miss', 'fallthrough', 'error'] as const;
 /** One of {@link IDEMPOTENCY_CACHE_RESULTS}. */
 export type IdempotencyCacheResult = (typeof IDEMPOTENCY_CACHE_RESULTS)[number];
+
+/** The labels each labelled metric carries, with their values from the lists above. */
+export interface MetricLabels {
+  idempotency_key_total: { outcome: IdempotencyOutcome };
+  retry_attempt_total: { attempt: AttemptLabel };
+  http_request_outcome: { class: OutcomeClass };
+  idempotency_cache_total: { result: IdempotencyCacheResult };
+  housekeeping_deleted_total: { table: string };
+}
+
+/** The labels of metric `N`: its entry in {@link MetricLabels}, or none. */
+export type LabelsOf<N extends MetricName> = N extends keyof MetricLabels
+  ? MetricLabels[N]
+  : Record<string, never>;

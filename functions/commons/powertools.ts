@@ -1,6 +1,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE, type MetricName, SERVICE_NAME } from '../../primitives/metric-names.ts';
+import {
+  type LabelsOf,
+  type MetricLabels,
+  METRIC_NAMESPACE,
+  type MetricName,
+  SERVICE_NAME,
+} from '../../primitives/metric-names.ts';
 
 /** The service's one Logger, shared by every handler in a process. */
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -24,12 +30,13 @@ const singleMetrics = metrics.singleMetric();
  * `{ outcome: 'replay' }`). Each call is flushed on its own as one EMF line, because EMF
  * dimensions apply to a whole document and counters here carry different label sets.
  */
-export function countMetric(
-  name: MetricName,
-  dimensions: Record<string, string> = {},
-  value = 1,
+export function countMetric<N extends MetricName>(
+  name: N,
+  ...[dimensions, value = 1]: N extends keyof MetricLabels
+    ? [dimensions: MetricLabels[N], value?: number]
+    : [dimensions?: LabelsOf<N>, value?: number]
 ): void {
-  for (const [key, dimension] of Object.entries(dimensions))
+  for (const [key, dimension] of Object.entries(dimensions ?? {}) as [string, string][])
     singleMetrics.addDimension(key, dimension);
   singleMetrics.addMetric(name, MetricUnit.Count, value);
 }
