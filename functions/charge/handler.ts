@@ -17,6 +17,7 @@ import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
 import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charge-once.ts';
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { chargeIdempotencyConfig, REPLAYED_HEADER } from './idempotency-config.ts';
+import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
 
 /** What {@link createChargeHandler} is built from: the stores and the HTTP-level tunables. */

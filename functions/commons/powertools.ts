@@ -2,8 +2,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   type LabelsOf,
-  type MetricLabels,
   METRIC_NAMESPACE,
+  type MetricLabels,
   type MetricName,
   SERVICE_NAME,
 } from '../../primitives/metric-names.ts';

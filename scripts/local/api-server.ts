@@ -8,8 +8,8 @@
 
 import { AUTHORIZER_CACHE_TTL_SECONDS } from '../../functions/authorizer/authorize-request.ts';
 import { seedDevKeys } from '../../functions/clients/manage-clients.ts';
-import { createPool } from '../../functions/store/database.ts';
 import { parseSettings } from '../../functions/commons/settings.ts';
+import { createPool } from '../../functions/store/database.ts';
 import { databaseConnection } from '../../functions/store/database-connection.ts';
 import { createLocalApiGateway, listen } from './api-gateway.ts';
 import { DEFAULT_LOCAL_API_KEYS, parseApiKeys } from './api-keys.ts';
