@@ -13,6 +13,7 @@ import { InvalidChargeRequestError, InvalidIdempotencyKeyError } from '../domain
 import { idempotencyKeyFromHeader } from './idempotency-key-header.ts';
 import { AmbiguousJsonError, parseStrictJson } from './strict-json.ts';
 
+/** The largest body POST /charge accepts (413 above it). */
 export const MAX_BODY_BYTES = 16 * 1024;
 /** An integer as JSON writes it: no fraction, no exponent (`1.0` and `1e3` are not). */
 const INTEGER_LITERAL = /^-?(0|[1-9][0-9]*)$/;

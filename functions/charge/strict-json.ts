@@ -3,6 +3,7 @@ import { type AnyNode, type MemberNode, parse } from '@humanwhocodes/momoa';
 /** Text that is JSON but not one unambiguous value: `detail` says which rule it breaks. */
 export class AmbiguousJsonError extends Error {}
 
+/** A body parsed strictly: its value, and the text each top-level member was written as. */
 export interface StrictJson {
   value: unknown;
   /** The source text of a top-level member's value, as the client wrote it (e.g. `1.0`). */

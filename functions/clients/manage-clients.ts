@@ -83,6 +83,7 @@ export async function revokeKeys(
   return revoked;
 }
 
+/** Every client's keys, with whether each is still valid; never a secret. */
 export function listClientKeys(db: Queryable): Promise<ClientKeyListing[]> {
   return listApiKeys(db);
 }

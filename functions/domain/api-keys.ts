@@ -7,8 +7,10 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  * try), unlike a password, which would need a slow one.
  */
 const GENERATED_KEY = /^payk_([0-9a-f]{16})\.[A-Za-z0-9_-]{43}$/;
+/** How every generated key starts. */
 export const API_KEY_PREFIX = 'payk_';
 
+/** A freshly generated key: its public id, the secret (once), and the hash that is stored. */
 export interface NewApiKey {
   keyId: string;
   /** The secret as the client presents it: shown once, never stored. */
@@ -16,6 +18,7 @@ export interface NewApiKey {
   secretHash: Buffer;
 }
 
+/** A new key with 256 bits of randomness. */
 export function generateApiKey(): NewApiKey {
   const keyId = randomBytes(8).toString('hex');
   const secret = `${API_KEY_PREFIX}${keyId}.${randomBytes(32).toString('base64url')}`;
@@ -33,6 +36,7 @@ export function apiKeyIdOf(presented: string): string {
   return `seed_${hashApiKey(presented).toString('hex').slice(0, 16)}`;
 }
 
+/** SHA-256 of the whole presented key: what is stored and compared. */
 export function hashApiKey(presented: string): Buffer {
   return createHash('sha256').update(presented, 'utf8').digest();
 }

@@ -37,6 +37,7 @@ export async function findValidApiKey(
   );
 }
 
+/** A key as it is stored: its id, its client and the hash of its secret. */
 export interface NewKeyRow {
   keyId: string;
   clientId: string;
@@ -99,6 +100,7 @@ export async function revokeApiKeys(
   return rows.map((row) => row.key_id);
 }
 
+/** One key in a listing: whose it is, its lifetime, and whether it is valid now. */
 export interface ClientKeyListing {
   clientId: string;
   keyId: string;

@@ -8,6 +8,7 @@ export interface CacheNamespace {
   epoch: number;
 }
 
+/** The namespace this database's Redis keys live under (one row, created by migration 0004). */
 export async function readCacheNamespace(db: Queryable): Promise<CacheNamespace> {
   const { rows } = await db.query<{ database_id: string; epoch: number }>(
     'SELECT database_id, epoch FROM idempotency_cache_namespace',

@@ -6,6 +6,7 @@
  * status and type locally and on AWS. docs/problems.md lists the same explanations.
  */
 
+/** One kind of problem the API answers with. */
 export interface ProblemType {
   /** The last segment of the type URI: `/problems/{slug}`. */
   slug: string;
@@ -22,6 +23,7 @@ const problem = (
   explanation: string,
 ): ProblemType => ({ slug, status, title, explanation });
 
+/** Every problem the API can answer, by name. */
 export const PROBLEMS = {
   invalidChargeRequest: problem(
     'invalid-charge-request',
@@ -123,6 +125,7 @@ export const PROBLEMS = {
   ),
 } as const satisfies Record<string, ProblemType>;
 
+/** The name of one of {@link PROBLEMS}. */
 export type ProblemName = keyof typeof PROBLEMS;
 
 /** The type URI of `problem`: relative, resolved against the API's base URL. */
