@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { type ChargeCreatedMessage, chargeCreatedMessageSchema } from '../domain/charge-events.ts';
 
+/** A message body read as a charge event, or why it never can be. */
 export type ParsedChargeEvent =
   | { ok: true; message: ChargeCreatedMessage }
   | { ok: false; reason: string };

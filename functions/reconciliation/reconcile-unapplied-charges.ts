@@ -1,11 +1,13 @@
 import type { UnappliedCharges } from '../store/reconciliation-store.ts';
 
+/** What reconciliation needs from storage. */
 export interface ReconciliationPorts {
   findUnapplied(): Promise<UnappliedCharges>;
   /** Re-enqueues the events of these charges; returns the event ids re-enqueued. */
   requeue(chargeIds: string[]): Promise<string[]>;
 }
 
+/** What one reconciliation run found and re-enqueued. */
 export interface ReconciliationResult {
   /** Charges past the grace period with no ledger application: the `unapplied_charges` gauge. */
   unapplied: number;

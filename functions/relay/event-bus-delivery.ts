@@ -2,6 +2,7 @@ import type { PendingEvent } from '../store/outbox-store.ts';
 import type { EventBusPublishResult } from './event-bus-publisher.ts';
 import type { RelaySettings } from './relay-settings.ts';
 
+/** What the event-bus delivery loop needs: the lease, the outbox rows, the bus and time. */
 export interface EventBusDeliveryPorts {
   /** Whether this relay holds the lease (PutEvents is not idempotent: one deliverer at a time). */
   holdsLease(): boolean;

@@ -12,6 +12,7 @@ export interface LeaseView {
   release(): Promise<void>;
 }
 
+/** What the drain loop needs: the lease, the outbox, the queue, the rate and time. */
 export interface RelayPorts {
   lease: LeaseView;
   /** The oldest events not yet on the queue, in outbox order. */
@@ -44,6 +45,7 @@ export interface RelayPorts {
   >;
 }
 
+/** What one relay invocation did. */
 export interface RelayRun {
   published: number;
   failed: number;
@@ -53,6 +55,7 @@ export interface RelayRun {
   fencedOut: number;
 }
 
+/** What one round (one claim of up to `claimSize` events) did. */
 export interface RoundResult {
   published: number;
   failed: number;

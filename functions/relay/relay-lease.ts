@@ -1,9 +1,11 @@
+/** The lease's row in the database: acquire or renew, and release. */
 export interface LeasePorts {
   /** Takes or renews the lease; the fencing token, or undefined when another holder has it. */
   tryAcquire(): Promise<string | undefined>;
   release(token: string): Promise<void>;
 }
 
+/** How long the lease lasts and how early it is renewed and distrusted. */
 export interface LeaseTiming {
   /** How long one acquisition or renewal lasts in the database. */
   ttlMs: number;

@@ -39,6 +39,7 @@ export const RELAY_SETTINGS = {
   busRetryMaxMs: 30_000,
 } as const;
 
+/** The shape of {@link RELAY_SETTINGS}, for code that takes (some of) them as a parameter. */
 export type RelaySettings = { readonly [K in keyof typeof RELAY_SETTINGS]: number };
 
 /** The single-active-relay lease's row in relay_lease. */

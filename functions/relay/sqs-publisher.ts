@@ -4,6 +4,7 @@ import type { PendingEvent } from '../store/outbox-store.ts';
 /** SQS accepts at most ten entries per SendMessageBatch. */
 export const SQS_BATCH_SIZE = 10;
 
+/** Which events one SendMessageBatch call got onto the queue, and which it did not. */
 export interface PublishResult {
   published: string[];
   failed: string[];

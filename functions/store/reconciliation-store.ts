@@ -1,5 +1,6 @@
 import type { Queryable } from './database.ts';
 
+/** Charges the ledger has not applied past the grace period. */
 export interface UnappliedCharges {
   /** Charges in the window older than the grace period with no ledger application. */
   count: number;
