@@ -18,7 +18,11 @@ import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charg
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { chargeIdempotencyConfig, REPLAYED_HEADER } from './idempotency-config.ts';
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
-import { type ChargeEvent, chargeRequestParser, parsedCommand } from './parse-charge-request.ts';
+import {
+  type ChargeRequestEvent,
+  chargeRequestParser,
+  parsedCommand,
+} from './parse-charge-request.ts';
 
 /** What {@link createChargeHandler} is built from: the stores and the HTTP-level tunables. */
 export interface ChargeHandlerOptions {
@@ -46,7 +50,7 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
 
   const charges: ChargeRecorder = { recordCharge: (command) => recordCharge(db, command) };
 
-  async function chargeOnce(event: ChargeEvent): Promise<APIGatewayProxyResult> {
+  async function chargeOnce(event: ChargeRequestEvent): Promise<APIGatewayProxyResult> {
     const { charge, replayed } = await recordChargeOnce(
       charges,
       parsedCommand(event),
@@ -65,7 +69,7 @@ export function createChargeHandler(options: ChargeHandlerOptions) {
     });
   }
 
-  return middy<ChargeEvent, APIGatewayProxyResult>()
+  return middy<ChargeRequestEvent, APIGatewayProxyResult>()
     .use(injectLambdaContext(logger))
     .use(problemResponses({ inFlightRetryAfterSeconds: options.inFlightRetryAfterSeconds }))
     .use(chargeRequestParser())

@@ -19,11 +19,14 @@ export const MAX_BODY_BYTES = 16 * 1024;
 const INTEGER_LITERAL = /^-?(0|[1-9][0-9]*)$/;
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** A POST /charge event; {@link chargeRequestParser} adds the validated command to it. */
-export type ChargeEvent = APIGatewayProxyEvent & { charge?: ChargeCommand };
+/**
+ * The API Gateway event of a POST /charge (not to be confused with a charge event, the outbox
+ * message); {@link chargeRequestParser} adds the validated command to it.
+ */
+export type ChargeRequestEvent = APIGatewayProxyEvent & { charge?: ChargeCommand };
 
 /** The command the parser attached; throws if the middleware chain was assembled without it. */
-export function parsedCommand(event: ChargeEvent): ChargeCommand {
+export function parsedCommand(event: ChargeRequestEvent): ChargeCommand {
   if (!event.charge) throw new Error('chargeRequestParser must run before the charge handler');
   return event.charge;
 }
@@ -143,7 +146,7 @@ function chargeRequestOf(body: string) {
 }
 
 /** Middy middleware attaching the parsed command to the event as `event.charge`. */
-export function chargeRequestParser(): MiddlewareObj<ChargeEvent> {
+export function chargeRequestParser(): MiddlewareObj<ChargeRequestEvent> {
   return {
     before: (request) => {
       request.event.charge = parseChargeRequest(request.event);

@@ -31,7 +31,7 @@ export interface FailedEntry {
   errorMessage: string;
 }
 
-/** What {@link publishChargeEvents} did with each event it was given. */
+/** What {@link putChargeEventsOnBus} did with each event it was given. */
 export interface EventBusPublishResult {
   /** Accepted by EventBridge: the relay may mark these published. */
   publishedIds: string[];
@@ -41,7 +41,7 @@ export interface EventBusPublishResult {
   failures: FailedEntry[];
 }
 
-/** How hard {@link publishChargeEvents} retries the entries the bus rejects. */
+/** How hard {@link putChargeEventsOnBus} retries the entries the bus rejects. */
 export interface EventBusPublishOptions {
   /** Attempts per entry, the first included. Default 3. */
   maxAttempts?: number;
@@ -65,7 +65,7 @@ export interface EventBusPublishOptions {
  * PutEvents is not idempotent (a retried call whose first response was lost puts the event
  * twice), so subscribers deduplicate on `detail.eventId`, as the SQS consumer does.
  */
-export async function publishChargeEvents(
+export async function putChargeEventsOnBus(
   client: EventBridgeClient,
   busName: string,
   events: readonly ChargeEventForBus[],

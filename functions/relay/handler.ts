@@ -17,9 +17,9 @@ import {
   pendingEvents,
 } from '../store/outbox-store.ts';
 import { releaseLease, tryAcquireLease } from '../store/relay-lease-store.ts';
+import { drainOutboxToQueue, type RelayRun } from './drain-outbox.ts';
 import { deliverToEventBus } from './event-bus-delivery.ts';
-import { publishChargeEvents } from './event-bus-publisher.ts';
-import { publishPendingEvents, type RelayRun } from './publish-pending-events.ts';
+import { putChargeEventsOnBus } from './event-bus-publisher.ts';
 import { RelayLease } from './relay-lease.ts';
 import { OUTBOX_RELAY_LEASE, RELAY_SETTINGS as settings } from './relay-settings.ts';
 import { sendEventBatch } from './sqs-publisher.ts';
@@ -78,7 +78,7 @@ export async function handler(_event: unknown, context: Context): Promise<RelayR
   const bus = eventBridge && eventBusName ? fanOutToBus(eventBusName, () => draining) : undefined;
   let run: RelayRun;
   try {
-    run = await publishPendingEvents({
+    run = await drainOutboxToQueue({
       lease,
       fetchPending: (limit) => pendingEvents(db, limit),
       sendBatch: (events) => sendEventBatch(sqs, queueUrl, events),
@@ -114,7 +114,7 @@ function fanOutToBus(busName: string, running: () => boolean): Promise<number> {
     holdsLease: () => lease.token !== undefined,
     fetchPending: (limit) => busPendingEvents(db, limit),
     put: async (events) => {
-      const result = await publishChargeEvents(
+      const result = await putChargeEventsOnBus(
         client,
         busName,
         events.map((event) => ({ ...event, type: event.eventType })),

@@ -5,7 +5,7 @@ import type { PendingEvent } from '../store/outbox-store.ts';
 export const SQS_BATCH_SIZE = 10;
 
 /** Which events one SendMessageBatch call got onto the queue, and which it did not. */
-export interface PublishResult {
+export interface SendResult {
   published: string[];
   failed: string[];
 }
@@ -39,7 +39,7 @@ export async function sendEventBatch(
   sqs: SQSClient,
   queueUrl: string,
   events: PendingEvent[],
-): Promise<PublishResult> {
+): Promise<SendResult> {
   if (events.length > SQS_BATCH_SIZE) throw new Error(`at most ${SQS_BATCH_SIZE} events per batch`);
   try {
     const response = await sqs.send(

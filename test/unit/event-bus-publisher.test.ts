@@ -4,7 +4,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   CHARGE_EVENT_SOURCE,
   type ChargeEventForBus,
-  publishChargeEvents,
+  putChargeEventsOnBus,
 } from '../../functions/relay/event-bus-publisher.ts';
 
 const BUS = 'payments-bus';
@@ -38,7 +38,7 @@ function sentEventIds(callIndex: number): string[] {
   return (entries ?? []).map((entry) => JSON.parse(entry.Detail ?? '{}').eventId);
 }
 
-describe('publishChargeEvents', () => {
+describe('putChargeEventsOnBus', () => {
   const delays: number[] = [];
   const options = {
     sleep: async (ms: number) => {
@@ -58,7 +58,7 @@ describe('publishChargeEvents', () => {
       .resolvesOnce(response(3, [1]))
       .resolves(response(1));
 
-    const result = await publishChargeEvents(client, BUS, chargeEvents(3), options);
+    const result = await putChargeEventsOnBus(client, BUS, chargeEvents(3), options);
 
     expect(result).toEqual({
       publishedIds: ['evt-0', 'evt-2', 'evt-1'],
@@ -78,7 +78,7 @@ describe('publishChargeEvents', () => {
       return response(input.Entries.length, rejected);
     });
 
-    const result = await publishChargeEvents(client, BUS, chargeEvents(3), {
+    const result = await putChargeEventsOnBus(client, BUS, chargeEvents(3), {
       ...options,
       maxAttempts: 4,
     });
@@ -96,7 +96,7 @@ describe('publishChargeEvents', () => {
   it('counts a call that throws as every entry in it failing, and retries them', async () => {
     eventBridge.on(PutEventsCommand).rejectsOnce(new Error('socket hang up')).resolves(response(2));
 
-    const result = await publishChargeEvents(client, BUS, chargeEvents(2), options);
+    const result = await putChargeEventsOnBus(client, BUS, chargeEvents(2), options);
 
     expect(result.publishedIds).toEqual(['evt-0', 'evt-1']);
     expect(result.failedIds).toEqual([]);
@@ -106,7 +106,7 @@ describe('publishChargeEvents', () => {
   it('reports every event failed when the bus stays unreachable', async () => {
     eventBridge.on(PutEventsCommand).rejects(new Error('connect ETIMEDOUT'));
 
-    const result = await publishChargeEvents(client, BUS, chargeEvents(2), options);
+    const result = await putChargeEventsOnBus(client, BUS, chargeEvents(2), options);
 
     expect(result.publishedIds).toEqual([]);
     expect(result.failedIds).toEqual(['evt-0', 'evt-1']);
@@ -122,7 +122,7 @@ describe('publishChargeEvents', () => {
       .on(PutEventsCommand)
       .callsFake((input: { Entries: unknown[] }) => response(input.Entries.length));
 
-    const result = await publishChargeEvents(client, BUS, chargeEvents(23), options);
+    const result = await putChargeEventsOnBus(client, BUS, chargeEvents(23), options);
 
     const calls = eventBridge.commandCalls(PutEventsCommand);
     expect(calls.map((call) => call.args[0].input.Entries?.length)).toEqual([10, 10, 3]);
@@ -135,7 +135,7 @@ describe('publishChargeEvents', () => {
     const [event] = chargeEvents(1);
     if (!event) throw new Error('no event');
 
-    await publishChargeEvents(client, BUS, [event], options);
+    await putChargeEventsOnBus(client, BUS, [event], options);
 
     const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
     expect(entry).toMatchObject({
@@ -154,7 +154,7 @@ describe('publishChargeEvents', () => {
   });
 
   it('makes no call for an empty outbox', async () => {
-    const result = await publishChargeEvents(client, BUS, [], options);
+    const result = await putChargeEventsOnBus(client, BUS, [], options);
 
     expect(result).toEqual({ publishedIds: [], failedIds: [], failures: [] });
     expect(eventBridge.commandCalls(PutEventsCommand)).toHaveLength(0);

@@ -1,5 +1,5 @@
-import type { LeaseView, RelayPorts } from '../../../functions/relay/publish-pending-events.ts';
-import type { PublishResult } from '../../../functions/relay/sqs-publisher.ts';
+import type { LeaseView, RelayPorts } from '../../../functions/relay/drain-outbox.ts';
+import type { SendResult } from '../../../functions/relay/sqs-publisher.ts';
 import { WarmUp } from '../../../functions/relay/warm-up.ts';
 import type { PendingEvent } from '../../../functions/store/outbox-store.ts';
 import { TokenBucket } from '../../../primitives/token-bucket.ts';
@@ -78,7 +78,7 @@ export function fakeRelay(
       release: async () => {},
     },
     fetchPending: async (limit) => pending.slice(0, limit),
-    sendBatch: async (batch): Promise<PublishResult> => {
+    sendBatch: async (batch): Promise<SendResult> => {
       fake.sends.push(batch);
       for (const { aggregateId } of batch) {
         if ((inFlight.get(aggregateId) ?? 0) > 0) fake.concurrentSameCustomer.add(aggregateId);
@@ -86,7 +86,7 @@ export function fakeRelay(
       }
       // Yield a few times so other lanes' sends overlap with this one.
       for (let i = 0; i < 3; i++) await Promise.resolve();
-      const result: PublishResult = { published: [], failed: [] };
+      const result: SendResult = { published: [], failed: [] };
       for (const item of batch) {
         const attempt = (attempts.get(item.eventId) ?? 0) + 1;
         attempts.set(item.eventId, attempt);

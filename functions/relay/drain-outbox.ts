@@ -2,7 +2,7 @@ import type { TokenBucket } from '../../primitives/token-bucket.ts';
 import { failpoint } from '../commons/failpoints.ts';
 import type { PendingEvent } from '../store/outbox-store.ts';
 import type { RelaySettings } from './relay-settings.ts';
-import { type PublishResult, SQS_BATCH_SIZE } from './sqs-publisher.ts';
+import { type SendResult, SQS_BATCH_SIZE } from './sqs-publisher.ts';
 import type { WarmUp } from './warm-up.ts';
 
 /** What the relay needs of the single-active-relay lease (see RelayLease). */
@@ -18,7 +18,7 @@ export interface RelayPorts {
   /** The oldest events not yet on the queue, in outbox order. */
   fetchPending(limit: number): Promise<PendingEvent[]>;
   /** Sends up to {@link SQS_BATCH_SIZE} events in one call. */
-  sendBatch(events: PendingEvent[]): Promise<PublishResult>;
+  sendBatch(events: PendingEvent[]): Promise<SendResult>;
   /** Marks ids published if `fencingToken` is still the lease's current token. */
   markPublished(ids: string[], fencingToken: string): Promise<{ fenced: boolean; marked: number }>;
   /** Publish-rate limit: one token per event. */
@@ -64,12 +64,14 @@ export interface RoundResult {
 
 /**
  * The always-draining relay: while this invocation has time, and while it holds the
- * single-active-relay lease, it publishes the oldest pending events and polls an empty outbox
- * every few tens of milliseconds (backing off while it stays empty). Without the lease it
- * waits as a standby, so the configured rate is global however many relays run. No database
- * transaction is open while a send is in flight.
+ * single-active-relay lease, it drains the oldest pending events to the queue in rounds of
+ * three steps, named for what they do: fetch (read the oldest pending rows), send
+ * (SendMessageBatch) and mark (record them published, only while the lease's fencing token is
+ * current). It polls an empty outbox every few tens of milliseconds (backing off while it
+ * stays empty). Without the lease it waits as a standby, so the configured rate is global
+ * however many relays run. No database transaction is open while a send is in flight.
  */
-export async function publishPendingEvents(ports: RelayPorts): Promise<RelayRun> {
+export async function drainOutboxToQueue(ports: RelayPorts): Promise<RelayRun> {
   const { settings } = ports;
   const run: RelayRun = { published: 0, failed: 0, rounds: 0, fencedOut: 0 };
   let idleMs = settings.idlePollMinMs;

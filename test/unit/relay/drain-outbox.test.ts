@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
+  drainOutboxToQueue,
   lanesByCustomer,
-  publishPendingEvents,
   publishRound,
-} from '../../../functions/relay/publish-pending-events.ts';
+} from '../../../functions/relay/drain-outbox.ts';
 import { events, fakeRelay, perCustomer } from './fake-outbox.ts';
 
-describe('publishPendingEvents', () => {
+describe('drainOutboxToQueue', () => {
   it('drains the whole outbox in outbox order per customer, marking each event once', async () => {
     const outbox = events(250, 7);
     const relay = fakeRelay(outbox);
-    const run = await publishPendingEvents(relay.ports);
+    const run = await drainOutboxToQueue(relay.ports);
     expect(run.published).toBe(250);
     expect([...relay.marked].sort()).toEqual(outbox.map((item) => item.eventId).sort());
     expect(perCustomer(relay.queue)).toEqual(perCustomer(outbox));
@@ -18,7 +18,7 @@ describe('publishPendingEvents', () => {
 
   it('polls an empty outbox every few tens of milliseconds, backing off to the maximum', async () => {
     const relay = fakeRelay([], { runMs: 500 });
-    await publishPendingEvents(relay.ports);
+    await drainOutboxToQueue(relay.ports);
     expect(relay.sleeps.slice(0, 5)).toEqual([10, 20, 40, 50, 50]);
     expect(Math.max(...relay.sleeps)).toBe(50);
   });
@@ -29,7 +29,7 @@ describe('publishPendingEvents', () => {
       runMs: 1_000,
       lease: { ensureHeld: async () => true, token: '7', release: async () => void released++ },
     });
-    await publishPendingEvents(relay.ports);
+    await drainOutboxToQueue(relay.ports);
     expect(relay.now()).toBeGreaterThanOrEqual(1_000);
     expect(relay.now()).toBeLessThan(1_100);
     expect(released).toBe(1);
@@ -40,7 +40,7 @@ describe('publishPendingEvents', () => {
       runMs: 2_000,
       lease: { ensureHeld: async () => false, token: undefined, release: async () => {} },
     });
-    const run = await publishPendingEvents(relay.ports);
+    const run = await drainOutboxToQueue(relay.ports);
     expect(run.published).toBe(0);
     expect(relay.sends).toEqual([]);
     expect(new Set(relay.sleeps)).toEqual(new Set([500]));
@@ -64,7 +64,7 @@ describe('publishPendingEvents', () => {
       for (const _ of batch) sendTimes.push(relay.now());
       return send(batch);
     };
-    await publishPendingEvents(relay.ports);
+    await drainOutboxToQueue(relay.ports);
     const inSecond = (s: number) =>
       sendTimes.filter((t) => t >= s * 1000 && t < (s + 1) * 1000).length;
     // Second 0 of a 3 s ramp from 100/s to 200/s: ~108 events plus a batch of slack.
@@ -122,7 +122,7 @@ describe('publishRound: partial batch failure', () => {
     const relay = fakeRelay(outbox, {
       reject: (item, attempt) => item.eventId === 'e0003' && attempt === 1,
     });
-    const run = await publishPendingEvents(relay.ports);
+    const run = await drainOutboxToQueue(relay.ports);
     expect(run.published).toBe(30);
     expect(run.failed).toBe(1);
     expect(perCustomer(relay.queue)).toEqual(perCustomer(outbox));
@@ -132,7 +132,7 @@ describe('publishRound: partial batch failure', () => {
 
   it('backs off, doubling, while the queue takes nothing', async () => {
     const relay = fakeRelay(events(10, 2), { reject: () => true, runMs: 5_000 });
-    const run = await publishPendingEvents(relay.ports);
+    const run = await drainOutboxToQueue(relay.ports);
     expect(run.published).toBe(0);
     expect(relay.sleeps.filter((ms) => ms >= 100).slice(0, 6)).toEqual([
       100, 200, 400, 800, 1600, 2000,
