@@ -1,3 +1,9 @@
+/**
+ * A local API Gateway (REST API, Lambda proxy integration) in front of the real handlers:
+ * routes with path parameters, the REQUEST authorizer on the methods that need an API key,
+ * body limits, timeouts and problem+json answers for what the gateway itself refuses. The
+ * event format is in api-gateway-events.ts, the authorizer step in api-gateway-authorizer.ts.
+ */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -7,7 +13,6 @@ import type {
   APIGatewayProxyResult,
   APIGatewayRequestAuthorizerEvent,
 } from 'aws-lambda';
-import { UNAUTHORIZED } from '../../functions/authorizer/authorize-request.ts';
 import {
   PROBLEMS,
   type ProblemType,
@@ -15,6 +20,8 @@ import {
   problemBody,
   problemExplanation,
 } from '../../functions/commons/http/problem-catalogue.ts';
+import { type Authorize, allows, cachedAuthorizer, methodArn } from './api-gateway-authorizer.ts';
+import { firstHeader, toAuthorizerEvent, toProxyEvent, writeResult } from './api-gateway-events.ts';
 import { InvocationTimeoutError, invokeLocally, type LambdaHandler } from './lambda-runtime.ts';
 
 /** One API Gateway method: `resource` may hold `{param}` segments, as in API Gateway. */
@@ -50,8 +57,6 @@ export interface LocalApiGatewayOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
-const AUTHORIZER_TIMEOUT_MS = 10_000;
-const METHOD_ARN_PREFIX = 'arn:aws:execute-api:local:000000000000:local/local';
 
 /**
  * An HTTP server that behaves like the API Gateway REST API of lib/constructs/payments-api.ts
@@ -103,35 +108,6 @@ export function requestUrl(target: string | undefined): URL | undefined {
   } catch {
     return undefined;
   }
-}
-
-type Authorize = (
-  apiKey: string,
-  event: APIGatewayRequestAuthorizerEvent,
-) => Promise<APIGatewayAuthorizerResult | 'unauthorized'>;
-
-function cachedAuthorizer(authorizer: RequestAuthorizer, ttlMs: number): Authorize {
-  const cache = new Map<string, { result: APIGatewayAuthorizerResult; until: number }>();
-  return async (apiKey, event) => {
-    const cached = cache.get(apiKey);
-    if (cached && cached.until > Date.now()) return cached.result;
-    let result: APIGatewayAuthorizerResult;
-    try {
-      result = await invokeLocally(authorizer, event, {
-        functionName: 'authorizer',
-        timeoutMs: AUTHORIZER_TIMEOUT_MS,
-        requestId: event.requestContext.requestId,
-      });
-    } catch (error) {
-      if (error instanceof Error && error.message === UNAUTHORIZED) return 'unauthorized';
-      throw error;
-    }
-    if (ttlMs > 0) {
-      if (cache.size > 10_000) cache.clear();
-      cache.set(apiKey, { result, until: Date.now() + ttlMs });
-    }
-    return result;
-  };
 }
 
 async function handleRequest(
@@ -210,37 +186,6 @@ async function handleRequest(
   writeResult(res, result);
 }
 
-function firstHeader(event: APIGatewayProxyEvent, name: string): string | undefined {
-  for (const [key, value] of Object.entries(event.headers)) {
-    if (key.toLowerCase() === name) return value;
-  }
-  return undefined;
-}
-
-function methodArn(route: Route): string {
-  return `${METHOD_ARN_PREFIX}/${route.method}${route.resource}`;
-}
-
-/** IAM-style evaluation of the authorizer's policy for one method: an explicit Deny wins. */
-function allows(result: APIGatewayAuthorizerResult, arn: string): boolean {
-  let allowed = false;
-  for (const statement of result.policyDocument?.Statement ?? []) {
-    const resources = 'Resource' in statement ? [statement.Resource].flat() : [];
-    if (!resources.some((resource) => arnMatches(String(resource), arn))) continue;
-    if (statement.Effect === 'Deny') return false;
-    if (statement.Effect === 'Allow') allowed = true;
-  }
-  return allowed;
-}
-
-function arnMatches(pattern: string, arn: string): boolean {
-  const regex = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${regex}$`).test(arn);
-}
-
 function matchRoute(
   routes: Route[],
   method: string,
@@ -280,114 +225,6 @@ async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-/**
- * Name → value maps built with Object.fromEntries, so a header or query parameter called
- * `__proto__` or `constructor` is an own property like any other, never the prototype.
- */
-function multiMap(pairs: Iterable<[string, string]>): {
-  single: Record<string, string>;
-  multi: Record<string, string[]>;
-} {
-  const values = new Map<string, string[]>();
-  for (const [name, value] of pairs) values.set(name, [...(values.get(name) ?? []), value]);
-  return {
-    single: Object.fromEntries([...values].map(([name, list]) => [name, list.at(-1) ?? ''])),
-    multi: Object.fromEntries(values),
-  };
-}
-
-function rawHeaderPairs(raw: string[]): [string, string][] {
-  const pairs: [string, string][] = [];
-  for (let i = 0; i < raw.length; i += 2) pairs.push([raw[i] ?? '', raw[i + 1] ?? '']);
-  return pairs;
-}
-
-function toProxyEvent(
-  req: IncomingMessage,
-  url: URL,
-  route: Route,
-  pathParameters: Record<string, string> | null,
-  requestId: string,
-): APIGatewayProxyEvent {
-  const headers = multiMap(rawHeaderPairs(req.rawHeaders));
-  const query = multiMap(url.searchParams);
-  const hasQuery = Object.keys(query.single).length > 0;
-  return {
-    resource: route.resource,
-    path: url.pathname,
-    httpMethod: route.method,
-    headers: headers.single,
-    multiValueHeaders: headers.multi,
-    queryStringParameters: hasQuery ? query.single : null,
-    multiValueQueryStringParameters: hasQuery ? query.multi : null,
-    pathParameters,
-    stageVariables: null,
-    body: null,
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: null,
-      protocol: `HTTP/${req.httpVersion}`,
-      httpMethod: route.method,
-      // As behind a custom domain with no base path: the client's path is the resource path.
-      path: url.pathname,
-      stage: 'local',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: route.resource,
-      resourcePath: route.resource,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: null,
-        apiKeyId: null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        user: null,
-        userAgent: req.headers['user-agent'] ?? null,
-        userArn: null,
-      },
-    },
-  };
-}
-
-function toAuthorizerEvent(event: APIGatewayProxyEvent): APIGatewayRequestAuthorizerEvent {
-  return {
-    type: 'REQUEST',
-    methodArn: `${METHOD_ARN_PREFIX}/${event.httpMethod}${event.resource}`,
-    resource: event.resource,
-    path: event.path,
-    httpMethod: event.httpMethod,
-    headers: event.headers as Record<string, string>,
-    multiValueHeaders: event.multiValueHeaders as Record<string, string[]>,
-    pathParameters: event.pathParameters as Record<string, string> | null,
-    queryStringParameters: event.queryStringParameters as Record<string, string> | null,
-    multiValueQueryStringParameters: event.multiValueQueryStringParameters as Record<
-      string,
-      string[]
-    > | null,
-    stageVariables: null,
-    requestContext: { ...event.requestContext, authorizer: undefined },
-  };
-}
-
-function writeResult(res: ServerResponse, result: APIGatewayProxyResult): void {
-  for (const [name, value] of Object.entries(result.headers ?? {}))
-    res.setHeader(name, String(value));
-  for (const [name, values] of Object.entries(result.multiValueHeaders ?? {})) {
-    res.setHeader(name, values.map(String));
-  }
-  res.statusCode = result.statusCode;
-  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
 function gatewayProblem(
