@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { type Clock, monotonicClock } from '../primitives/clock.ts';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
 import { ATTEMPT_HEADER, attemptHeaderValue, ClientMetrics, outcomeClassOf } from './metrics.ts';
-import type { RetryBudget } from './retry-budget.ts';
+import type { RetryBudget, RetryCause } from './retry-budget.ts';
 import { decideAfterAttempt, type RetryDecision } from './retry-decision.ts';
 import { parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
@@ -166,41 +166,8 @@ export class ChargeClient {
         delayMs,
         durationMs: Math.round(this.now() - startedAt),
       };
-      let retryAfterMs: number | undefined;
-      let result: ChargeResult | undefined;
-
-      if (outcome.kind === 'answer') {
-        const { status, headers } = outcome;
-        lastStatus = status;
-        this.metrics.recordOutcome(outcomeClassOf(status));
-        const replayed = headers.get('idempotent-replayed')?.toLowerCase() === 'true';
-        result = {
-          ok: status >= 200 && status < 300,
-          status,
-          body: outcome.body,
-          headers: Object.fromEntries(headers),
-          replayed,
-          attempts: attempt,
-          idempotencyKey: key,
-        };
-        record.status = status;
-        if (replayed) record.replayed = true;
-        const retryAfter = headers.get('retry-after');
-        if (retryAfter !== null) {
-          record.retryAfter = retryAfter;
-          retryAfterMs = parseRetryAfterMs(
-            retryAfter,
-            serverNowMs(headers.get('date'), Date.now()),
-          );
-          if (retryAfterMs !== undefined) record.retryAfterMs = retryAfterMs;
-        }
-      } else {
-        this.metrics.recordOutcome(outcome.timedOut ? 'timeout' : 'network');
-        record.error = outcome.timedOut
-          ? `no answer within ${Math.round(timeoutMs)} ms`
-          : describeError(outcome.error);
-        record.errorKind = outcome.timedOut ? 'timeout' : 'network';
-      }
+      const { result, retryAfterMs } = this.readOutcome(outcome, record, timeoutMs, attempt);
+      if (result) lastStatus = result.status;
 
       const decision = decideAfterAttempt({
         attempt,
@@ -243,23 +210,75 @@ export class ChargeClient {
 
       // A retry is wanted and fits before the deadline; the budget must pay for it.
       const { nextDelayMs, cause } = decision;
-      if (this.retryBudget) {
-        const paid = this.retryBudget.tryAcquireRetry(cause);
-        if (paid === undefined) {
-          this.metrics.recordBudgetExhausted();
-          this.finish(record, 'throw', 'retry budget exhausted');
-          throw new RetryBudgetExhaustedError(
-            `Charge ${key}: retry budget exhausted (${this.retryBudget.available} of ${this.retryBudget.capacity} tokens left, a retry costs ${this.retryBudget.costOf(cause)}): failing fast after ${attempt} attempt(s) instead of adding load to a failing service; retry later with the same key`,
-            unknownOutcome,
-          );
-        }
-        lastRetryCost = paid;
-      }
+      lastRetryCost = this.payForRetry(cause, record, unknownOutcome) ?? lastRetryCost;
       this.finish(record, 'retry', 'retryable', nextDelayMs);
       this.metrics.observeRetryDelay(nextDelayMs / 1000);
       await this.sleep(nextDelayMs);
       delayMs = nextDelayMs;
     }
+  }
+
+  /**
+   * Records how an attempt ended (metrics, transcript facts) and reads the answer, if any:
+   * the result to return and the Retry-After it asked for.
+   */
+  private readOutcome(
+    outcome: AttemptOutcome,
+    record: AttemptFacts,
+    timeoutMs: number,
+    attempt: number,
+  ): { result?: ChargeResult; retryAfterMs?: number } {
+    if (outcome.kind === 'no-answer') {
+      this.metrics.recordOutcome(outcome.timedOut ? 'timeout' : 'network');
+      record.error = outcome.timedOut
+        ? `no answer within ${Math.round(timeoutMs)} ms`
+        : describeError(outcome.error);
+      record.errorKind = outcome.timedOut ? 'timeout' : 'network';
+      return {};
+    }
+    const { status, headers } = outcome;
+    this.metrics.recordOutcome(outcomeClassOf(status));
+    const replayed = headers.get('idempotent-replayed')?.toLowerCase() === 'true';
+    record.status = status;
+    if (replayed) record.replayed = true;
+    const result: ChargeResult = {
+      ok: status >= 200 && status < 300,
+      status,
+      body: outcome.body,
+      headers: Object.fromEntries(headers),
+      replayed,
+      attempts: attempt,
+      idempotencyKey: record.key,
+    };
+    const retryAfter = headers.get('retry-after');
+    if (retryAfter === null) return { result };
+    record.retryAfter = retryAfter;
+    const retryAfterMs = parseRetryAfterMs(
+      retryAfter,
+      serverNowMs(headers.get('date'), Date.now()),
+    );
+    if (retryAfterMs !== undefined) record.retryAfterMs = retryAfterMs;
+    return { result, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) };
+  }
+
+  /**
+   * Takes the tokens a retry costs from the retry budget; the cost taken (undefined without a
+   * budget), or throws {@link RetryBudgetExhaustedError} when the budget cannot pay.
+   */
+  private payForRetry(
+    cause: RetryCause,
+    record: AttemptFacts,
+    details: { idempotencyKey: string; attempts: number; lastStatus?: number },
+  ): number | undefined {
+    if (!this.retryBudget) return undefined;
+    const paid = this.retryBudget.tryAcquireRetry(cause);
+    if (paid !== undefined) return paid;
+    this.metrics.recordBudgetExhausted();
+    this.finish(record, 'throw', 'retry budget exhausted');
+    throw new RetryBudgetExhaustedError(
+      `Charge ${details.idempotencyKey}: retry budget exhausted (${this.retryBudget.available} of ${this.retryBudget.capacity} tokens left, a retry costs ${this.retryBudget.costOf(cause)}): failing fast after ${details.attempts} attempt(s) instead of adding load to a failing service; retry later with the same key`,
+      details,
+    );
   }
 
   /** The error a call ends with when it stops without an answer to return. */
