@@ -33,6 +33,12 @@ export {
   type RetryCause,
 } from './retry-budget.ts';
 export {
+  type AttemptEnd,
+  type DecisionInput,
+  decideAfterAttempt,
+  type RetryDecision,
+} from './retry-decision.ts';
+export {
   isRetryableStatus,
   parseRetryAfterMs,
   RETRYABLE_STATUSES,
