@@ -10,7 +10,8 @@ import { type LocalStack, startLocalStack, stopOnSignals } from '../local/stack/
 import { type ProofTarget, runProof } from './proof.ts';
 import { newSeed } from './random.ts';
 import { formatReport } from './report.ts';
-import { runSchedules, scheduleEnvironmentOf, scheduleStackOptions } from './schedules.ts';
+import { scheduleEnvironmentOf, scheduleStackOptions } from './schedule-environment.ts';
+import { runSchedules } from './schedules.ts';
 
 const USAGE = `npm run prove -- [options]
 

@@ -14,10 +14,14 @@
  * --schedules N --seed S --path P` (or SCHEDULES_SEED/SCHEDULES_PATH in the test) replays it.
  * Crash timing across processes is not part of the seed: a crash point arms a process to die
  * at its next pass through that line, and the run asserts that each kind of crash fired.
+ *
+ * The schedule's shape and generator are in schedule-plan.ts, the stack it runs against in
+ * schedule-environment.ts. This file stays over 400 lines because most of it is
+ * createScheduleRunner: one closure over a run's state (the answers so far, the processes it
+ * started, the crash it armed), whose steps share that state; cut apart, they would only hand
+ * it to each other.
  */
-
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createClient } from '@redis/client';
 import fc from 'fast-check';
 import type pg from 'pg';
 import {
@@ -30,50 +34,14 @@ import { OUTBOX_RELAY_LEASE } from '../../functions/relay/relay-settings.ts';
 import { handOverLease } from '../../functions/store/relay-lease-store.ts';
 import { createFaultProxy, type FaultProxy } from '../fault-proxy/fault-proxy.ts';
 import type { ChildService } from '../local/child-process.ts';
-import type { LocalStack, LocalStackOptions, Role } from '../local/stack/stack.ts';
-
-export type CrashPoint = 'none' | 'charge' | 'relay' | 'consumer' | 'database';
-/** The crash points that arm a process's failpoint. */
-type ProcessCrash = 'charge' | 'relay' | 'consumer';
-
-export interface ScheduledOp {
-  /** Index into the environment's clients (0 = A, 1 = B). */
-  client: number;
-  /** Keys come from a tiny pool per schedule, so reuse (same or other client) happens. */
-  keySlot: number;
-  amount: number;
-  customer: string;
-  /** Concurrent senders of the first submission (1 = no race). */
-  race: number;
-  /** Resubmissions after the success. */
-  duplicates: number;
-  /** The proxy throws the first answer away (the server committed it). */
-  loseFirst: boolean;
-  /** Afterwards, the same key with a changed body (expects 422). */
-  mismatchAfter: boolean;
-}
-
-export interface Schedule {
-  ops: ScheduledOp[];
-  crash: CrashPoint;
-  /** Redis loses every key after the first success (only with the Redis tier). */
-  redisKeyLoss: boolean;
-}
-
-export interface ScheduleEnvironment {
-  apiUrl: string;
-  clients: { apiKey: string; clientId: string }[];
-  pool: pg.Pool;
-  startInstance(role: Role, env?: Record<string, string>): Promise<ChildService & { url?: string }>;
-  /** Present when the API runs with the Redis hot tier: drops every key. */
-  flushRedis?: () => Promise<void>;
-  /** Current value of a server metric (what the metrics view shows), when available. */
-  metric?: (name: string) => number;
-  /** Present when the stack runs its own PostgreSQL: SIGKILLs it (the stack restarts it). */
-  killDatabase?: () => Promise<void>;
-  /** Resolves once the database accepts connections again. */
-  databaseReady?: () => Promise<void>;
-}
+import type { Role } from '../local/stack/stack.ts';
+import { SCHEDULE_RELAY_LEASE_MS, type ScheduleEnvironment } from './schedule-environment.ts';
+import {
+  type CrashPoint,
+  type ProcessCrash,
+  type Schedule,
+  scheduleArbitrary,
+} from './schedule-plan.ts';
 
 export interface ScheduleStats {
   schedules: number;
@@ -86,43 +54,6 @@ export interface ScheduleStats {
   crashesFired: Record<Exclude<CrashPoint, 'none'>, number>;
   /** Milliseconds each schedule took. */
   durationsMs: number[];
-}
-
-/**
- * What a schedule is drawn from; `redis` enables the Redis key-loss dimension, `database` the
- * PostgreSQL SIGKILL.
- */
-export function scheduleArbitrary(options: {
-  redis: boolean;
-  database?: boolean;
-}): fc.Arbitrary<Schedule> {
-  const op: fc.Arbitrary<ScheduledOp> = fc.record({
-    client: fc.nat({ max: 1 }),
-    keySlot: fc.nat({ max: 2 }),
-    amount: fc.integer({ min: 1, max: 100_000_000 }),
-    customer: fc.constantFrom('cus_a', 'cus_b', 'cus_c', 'cus_d'),
-    race: fc.oneof(
-      { weight: 3, arbitrary: fc.constant(1) },
-      { weight: 1, arbitrary: fc.integer({ min: 2, max: 4 }) },
-    ),
-    duplicates: fc.nat({ max: 2 }),
-    loseFirst: fc.boolean(),
-    mismatchAfter: fc.oneof(
-      { weight: 4, arbitrary: fc.constant(false) },
-      { weight: 1, arbitrary: fc.constant(true) },
-    ),
-  });
-  return fc.record({
-    ops: fc.array(op, { minLength: 1, maxLength: 3 }),
-    crash: fc.oneof(
-      { weight: 14, arbitrary: fc.constant<CrashPoint>('none') },
-      { weight: 2, arbitrary: fc.constant<CrashPoint>('charge') },
-      { weight: 2, arbitrary: fc.constant<CrashPoint>('relay') },
-      { weight: 2, arbitrary: fc.constant<CrashPoint>('consumer') },
-      ...(options.database ? [{ weight: 2, arbitrary: fc.constant<CrashPoint>('database') }] : []),
-    ),
-    redisKeyLoss: options.redis ? fc.boolean() : fc.constant(false),
-  });
 }
 
 /** Runs schedules against one long-lived environment; create with {@link createScheduleRunner}. */
@@ -544,72 +475,6 @@ function queryWhenUp(env: ScheduleEnvironment): pg.Pool['query'] {
 
 const sameBody = (a: ChargeInput, b: ChargeInput): boolean =>
   a.amount === b.amount && a.currency === b.currency && a.customerId === b.customerId;
-
-/** Two clients, so a key can be reused across clients. */
-/** The relay lease of a schedule stack: a crashed relay is replaced within a second. */
-const SCHEDULE_RELAY_LEASE_MS = 1_000;
-
-export const SCHEDULE_CLIENTS = [
-  { apiKey: 'schedule-key-a', clientId: 'schedule-client-a' },
-  { apiKey: 'schedule-key-b', clientId: 'schedule-client-b' },
-];
-
-/**
- * How the stack for schedules is tuned so that each schedule takes well under a second: a
- * crashed claim is taken over after 1 s, so is a crashed relay's lease, a message a crashed
- * consumer held comes back after 1 s, and repeated consumer crashes cannot push a message
- * into the DLQ (10 receives).
- */
-export function scheduleStackOptions(extraEnv: Record<string, string> = {}): LocalStackOptions {
-  return {
-    apiKeys: SCHEDULE_CLIENTS.map((client) => `${client.apiKey}:${client.clientId}`).join(','),
-    env: {
-      IDEMPOTENCY_IN_PROGRESS_SECONDS: '1',
-      LOCAL_RELAY_INTERVAL_MS: '50',
-      // A crashed relay's lease lapses after 1 s and a standby takes over.
-      RELAY_LEASE_TTL_MS: String(SCHEDULE_RELAY_LEASE_MS),
-      ...extraEnv,
-    },
-    roleEnv: { consumer: { LOCAL_CONSUMER_POLLERS: '1' } },
-    quiet: true,
-    // Crash points are armed per instance, never inherited.
-    dropInherited: ['FAILPOINTS'],
-    queue: { visibilityTimeoutSeconds: 1, maxReceiveCount: 10 },
-  };
-}
-
-/** The schedule environment of a stack started with {@link scheduleStackOptions}. */
-export async function scheduleEnvironmentOf(
-  stack: LocalStack,
-  redisUrl: string | undefined,
-): Promise<ScheduleEnvironment & { close(): Promise<void> }> {
-  let redis: ReturnType<typeof createClient> | undefined;
-  if (redisUrl) {
-    redis = createClient({ url: redisUrl });
-    redis.on('error', () => {});
-    await redis.connect();
-  }
-  return {
-    apiUrl: stack.apiUrl,
-    clients: SCHEDULE_CLIENTS,
-    pool: stack.pool,
-    startInstance: (role, env) => stack.startInstance(role, env),
-    metric: (name) => stack.view.registry.value(name),
-    ...(stack.database.embedded
-      ? { killDatabase: () => stack.database.kill(), databaseReady: () => stack.database.ready() }
-      : {}),
-    ...(redis
-      ? {
-          flushRedis: async () => {
-            await redis?.flushAll();
-          },
-        }
-      : {}),
-    close: async () => {
-      await redis?.close();
-    },
-  };
-}
 
 function percentiles(durations: number[]): string {
   if (durations.length === 0) return 'none run';

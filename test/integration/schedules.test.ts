@@ -2,11 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalStack, startLocalStack } from '../../scripts/local/stack/stack.ts';
 import { newSeed } from '../../scripts/prove/random.ts';
 import {
-  runSchedules,
   type ScheduleEnvironment,
   scheduleEnvironmentOf,
   scheduleStackOptions,
-} from '../../scripts/prove/schedules.ts';
+} from '../../scripts/prove/schedule-environment.ts';
+import { runSchedules } from '../../scripts/prove/schedules.ts';
 import { startTestRedis, type TestRedis } from '../support/redis-server.ts';
 
 const RUNS = Number(process.env.SCHEDULES_RUNS ?? 100);
