@@ -88,6 +88,7 @@ export interface MetricLabels {
   retry_attempt_total: { attempt: AttemptLabel };
   http_request_outcome: { class: OutcomeClass };
   idempotency_cache_total: { result: IdempotencyCacheResult };
+  housekeeping_deleted_total: { table: string };
 }
 
 /** The labels of metric `N`: its entry in {@link MetricLabels}, or none. */

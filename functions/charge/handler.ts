@@ -15,7 +15,6 @@ import type { Queryable } from '../store/database.ts';
 import { functionPool } from '../store/database-connection.ts';
 import { readCacheNamespace } from '../store/idempotency-cache-namespace.ts';
 import { type ChargeRecorder, recordChargeOnce } from '../use-cases/record-charge-once.ts';
-import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import { chargeIdempotencyConfig, REPLAYED_HEADER } from './idempotency-config.ts';
 import { cacheKeyPrefix, namespacedCache } from './namespaced-cache.ts';
 import {

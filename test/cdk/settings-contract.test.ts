@@ -9,16 +9,21 @@ const { statelessTemplate: hotTierTemplate } = synthPayments({ hotTier: true });
 const pascalCase = (name: string) =>
   name.replace(/(^|-)([a-z])/g, (_, _dash: string, letter: string) => letter.toUpperCase());
 
-/** The environment CDK gives function `name`, a deploy-time value (a token) read as text. */
+/** The environment CDK gives function `name`, as text. */
 function deployedEnvironment(name: string, source = template): Record<string, string> {
   const [, fn] = resourceNamed(source, 'AWS::Lambda::Function', `${pascalCase(name)}Function`);
   const variables = (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
   return Object.fromEntries(
-    Object.entries(variables).map(([key, value]) => [
-      key,
-      typeof value === 'string' ? value : `deploy-time value of ${key}`,
-    ]),
+    Object.entries(variables).map(([key, value]) => [key, deployTimeText(value)]),
   );
+}
+
+/** The text a value will have at deploy time: joins kept, every reference read as `token`. */
+function deployTimeText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map(deployTimeText).join(join[0]);
+  return 'token';
 }
 
 describe('the configuration contract in the templates', () => {

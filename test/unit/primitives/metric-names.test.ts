@@ -18,6 +18,7 @@ describe('the metric contract', () => {
       retry_attempt_total: true,
       http_request_outcome: true,
       idempotency_cache_total: true,
+      housekeeping_deleted_total: true,
     };
     for (const name of Object.keys(labelled)) expect(names).toContain(name);
   });
