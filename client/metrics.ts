@@ -17,6 +17,7 @@ import {
 
 // The attempt header and the labels are part of the metric contract the service reads too.
 export { ATTEMPT_HEADER, attemptHeaderValue } from '../primitives/attempt-header.ts';
+/** The label types, from the metric contract (primitives/metric-names.ts). */
 export type { AttemptLabel, OutcomeClass };
 export { attemptLabel, CLIENT_SERVICE_NAME };
 
@@ -25,6 +26,7 @@ export const RETRY_DELAY_BUCKETS_SECONDS = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ] as const;
 
+/** A histogram's state, as Prometheus reports it. */
 export interface HistogramSnapshot {
   /** Cumulative counts, as Prometheus buckets: `count` observations were ≤ `le`. */
   buckets: { le: number; count: number }[];
@@ -32,6 +34,7 @@ export interface HistogramSnapshot {
   count: number;
 }
 
+/** Every client metric's value at one moment, keyed by metric name. */
 export interface ClientMetricsSnapshot {
   retry_attempt_total: Record<AttemptLabel, number>;
   http_request_outcome: Record<OutcomeClass, number>;
@@ -39,6 +42,7 @@ export interface ClientMetricsSnapshot {
   retry_delay_seconds: HistogramSnapshot;
 }
 
+/** Where else a {@link ClientMetrics} writes what it records. */
 export interface ClientMetricsOptions {
   /**
    * Also write every recorded value as one CloudWatch Embedded Metric Format line (for a
@@ -48,6 +52,7 @@ export interface ClientMetricsOptions {
   emf?: (line: string) => void;
 }
 
+/** The `class` label of an answer with `status`. */
 export function outcomeClassOf(status: number): OutcomeClass {
   if (status >= 500) return '5xx';
   if (status >= 400) return '4xx';
@@ -55,6 +60,7 @@ export function outcomeClassOf(status: number): OutcomeClass {
   return '2xx';
 }
 
+/** The client's counters and histogram, in process: snapshot, Prometheus text, optional EMF. */
 export class ClientMetrics {
   private readonly attempts = zeroes(ATTEMPT_LABELS);
   private readonly outcomes = zeroes(OUTCOME_CLASSES);

@@ -4,6 +4,7 @@ import { deleteOldInboxRows, deletePublishedOutboxRows } from '../store/retentio
 import { type PurgeOptions, type PurgeResult, purgeInBatches } from './purge-in-batches.ts';
 import { INBOX_RETENTION_SECONDS, PUBLISHED_OUTBOX_RETENTION_SECONDS } from './retention.ts';
 
+/** What one housekeeping run purges with, how long it may take, and the retention overrides. */
 export interface HousekeepingOptions {
   db: Queryable;
   idempotencyRecords: PostgresPersistenceLayer;
@@ -13,6 +14,7 @@ export interface HousekeepingOptions {
   batch?: Partial<Pick<PurgeOptions, 'initialBatchSize' | 'maxBatchSize' | 'targetBatchMs'>>;
 }
 
+/** What one housekeeping run did, per table. */
 export interface HousekeepingRun {
   idempotencyRecords: PurgeResult;
   outbox: PurgeResult;

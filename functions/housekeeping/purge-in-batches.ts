@@ -1,6 +1,7 @@
 /** Deletes up to `limit` rows; returns how many it deleted. */
 export type DeleteBatch = (limit: number) => Promise<number>;
 
+/** How {@link purgeInBatches} sizes its batches and when it stops. */
 export interface PurgeOptions {
   /** First batch size; grows while batches come back full and fast. */
   initialBatchSize: number;
@@ -12,6 +13,7 @@ export interface PurgeOptions {
   reserveMs: number;
 }
 
+/** What one purge deleted, in how many batches, and whether it caught up. */
 export interface PurgeResult {
   deleted: number;
   batches: number;

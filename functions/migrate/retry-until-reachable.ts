@@ -14,6 +14,7 @@ const UNREACHABLE_CODES = new Set([
   '08001', // sqlclient_unable_to_establish_sqlconnection
 ]);
 
+/** Whether `error` means the database could not be reached yet (worth retrying), not a bug. */
 export function isUnreachable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   if (code && UNREACHABLE_CODES.has(code)) return true;

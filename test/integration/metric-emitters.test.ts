@@ -55,7 +55,7 @@ describe('every metric the alarms and dashboard read is emitted', () => {
   const start = async (script: string, name: string, extra: Record<string, string> = {}) => {
     const service = startChild(script, {
       name,
-      env: { ...pipeline.env, REDIS_URL: redis.url, ...extra },
+      env: { ...pipeline.env, IDEMPOTENCY_CACHE: 'redis', REDIS_URL: redis.url, ...extra },
       onLine: (line) => lines.push(line),
     });
     services.push(service);
