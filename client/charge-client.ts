@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { type Clock, monotonicClock } from '../primitives/clock.ts';
 import { ChargeNetworkError, DeadlineExceededError, RetryBudgetExhaustedError } from './errors.ts';
-import { ATTEMPT_HEADER, attemptHeaderValue, ClientMetrics, outcomeClassOf } from './metrics.ts';
+import { ClientMetrics, outcomeClassOf } from './metrics.ts';
 import type { RetryBudget, RetryCause } from './retry-budget.ts';
 import { decideAfterAttempt, type RetryDecision } from './retry-decision.ts';
 import { parseRetryAfterMs, retryDelay, serverNowMs } from './retry-policy.ts';
+import { type AttemptOutcome, describeError, sendAttempt } from './send-attempt.ts';
 import { type AttemptRecord, type TranscriptSink, writeTranscriptLine } from './transcript.ts';
 import type { ChargeInput, ChargeResult } from './types.ts';
 
@@ -65,10 +66,6 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** What is known about an attempt before the client decides what to do next. */
 type AttemptFacts = Omit<AttemptRecord, 'decision' | 'reason' | 'nextDelayMs' | 'budgetTokens'>;
-
-type AttemptOutcome =
-  | { kind: 'answer'; status: number; headers: Headers; body: unknown }
-  | { kind: 'no-answer'; timedOut: boolean; error: unknown };
 
 /**
  * A client for `POST /charge` that retries safely: one Idempotency-Key per logical charge,
@@ -311,39 +308,20 @@ export class ChargeClient {
     return new Error(`Charge ${key}: no decision for attempt ${attempt}`);
   }
 
-  private async send(
+  private send(
     key: string,
     body: Uint8Array,
     timeoutMs: number,
     attempt: number,
   ): Promise<AttemptOutcome> {
-    const signal = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-    try {
-      const response = await this.fetch(this.chargeUrl, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, application/problem+json',
-          'idempotency-key': key,
-          'x-api-key': this.apiKey,
-          // Which attempt this is, as the AWS SDKs say it: the server counts
-          // retry_attempt_total{attempt} from it, so the attempt-3 alarm sees every client.
-          [ATTEMPT_HEADER]: attemptHeaderValue(attempt, this.maxAttempts),
-        },
-        body,
-        redirect: 'manual',
-        signal,
-      });
-      const text = await response.text();
-      return {
-        kind: 'answer',
-        status: response.status,
-        headers: response.headers,
-        body: parse(text),
-      };
-    } catch (error) {
-      return { kind: 'no-answer', timedOut: signal.aborted, error };
-    }
+    return sendAttempt(this.fetch, this.chargeUrl, {
+      apiKey: this.apiKey,
+      key,
+      body,
+      timeoutMs,
+      attempt,
+      maxAttempts: this.maxAttempts,
+    });
   }
 
   /** Reports one attempt (transcript line, onAttempt) once its decision is known. */
@@ -374,28 +352,4 @@ function positive(name: string, value: number): number {
 
 function optionalStatus(status: number | undefined): { lastStatus?: number } {
   return status === undefined ? {} : { lastStatus: status };
-}
-
-function parse(text: string): unknown {
-  if (text === '') return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
-/** `fetch failed` says nothing; the cause chain says what the socket did. */
-function describeError(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth += 1) {
-    const { code, message } = current as { code?: unknown; message?: unknown };
-    const text = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : '']
-      .filter(Boolean)
-      .join(': ');
-    if (text && !parts.includes(text)) parts.push(text);
-    current = (current as { cause?: unknown }).cause;
-  }
-  return parts.join(' <- ') || String(error);
 }

@@ -36,10 +36,10 @@ export interface HistogramSnapshot {
 
 /** Every client metric's value at one moment, keyed by metric name. */
 export interface ClientMetricsSnapshot {
-  retry_attempt_total: Record<AttemptLabel, number>;
-  http_request_outcome: Record<OutcomeClass, number>;
-  retry_budget_exhausted_total: number;
-  retry_delay_seconds: HistogramSnapshot;
+  [MetricName.retryAttemptTotal]: Record<AttemptLabel, number>;
+  [MetricName.httpRequestOutcome]: Record<OutcomeClass, number>;
+  [MetricName.retryBudgetExhaustedTotal]: number;
+  [MetricName.retryDelaySeconds]: HistogramSnapshot;
 }
 
 /** Where else a {@link ClientMetrics} writes what it records. */
@@ -150,28 +150,28 @@ export class ClientMetrics {
   /** The Prometheus text exposition (version 0.0.4) of {@link snapshot}. */
   render(): string {
     const snapshot = this.snapshot();
+    const attempts = MetricName.retryAttemptTotal;
+    const outcomes = MetricName.httpRequestOutcome;
+    const exhausted = MetricName.retryBudgetExhaustedTotal;
+    const delay = MetricName.retryDelaySeconds;
     const lines = [
-      '# HELP retry_attempt_total Charge attempts sent, by attempt number (1 = first try).',
-      '# TYPE retry_attempt_total counter',
+      `# HELP ${attempts} Charge attempts sent, by attempt number (1 = first try).`,
+      `# TYPE ${attempts} counter`,
       ...ATTEMPT_LABELS.map(
-        (label) => `retry_attempt_total{attempt="${label}"} ${snapshot.retry_attempt_total[label]}`,
+        (label) => `${attempts}{attempt="${label}"} ${snapshot[attempts][label]}`,
       ),
-      '# HELP http_request_outcome Charge attempts by how they ended.',
-      '# TYPE http_request_outcome counter',
-      ...OUTCOME_CLASSES.map(
-        (cls) => `http_request_outcome{class="${cls}"} ${snapshot.http_request_outcome[cls]}`,
-      ),
-      '# HELP retry_budget_exhausted_total Retries refused because the retry budget was empty.',
-      '# TYPE retry_budget_exhausted_total counter',
-      `retry_budget_exhausted_total ${snapshot.retry_budget_exhausted_total}`,
-      '# HELP retry_delay_seconds Time waited before each retry.',
-      '# TYPE retry_delay_seconds histogram',
-      ...snapshot.retry_delay_seconds.buckets.map(
-        ({ le, count }) => `retry_delay_seconds_bucket{le="${le}"} ${count}`,
-      ),
-      `retry_delay_seconds_bucket{le="+Inf"} ${snapshot.retry_delay_seconds.count}`,
-      `retry_delay_seconds_sum ${snapshot.retry_delay_seconds.sum}`,
-      `retry_delay_seconds_count ${snapshot.retry_delay_seconds.count}`,
+      `# HELP ${outcomes} Charge attempts by how they ended.`,
+      `# TYPE ${outcomes} counter`,
+      ...OUTCOME_CLASSES.map((cls) => `${outcomes}{class="${cls}"} ${snapshot[outcomes][cls]}`),
+      `# HELP ${exhausted} Retries refused because the retry budget was empty.`,
+      `# TYPE ${exhausted} counter`,
+      `${exhausted} ${snapshot[exhausted]}`,
+      `# HELP ${delay} Time waited before each retry.`,
+      `# TYPE ${delay} histogram`,
+      ...snapshot[delay].buckets.map(({ le, count }) => `${delay}_bucket{le="${le}"} ${count}`),
+      `${delay}_bucket{le="+Inf"} ${snapshot[delay].count}`,
+      `${delay}_sum ${snapshot[delay].sum}`,
+      `${delay}_count ${snapshot[delay].count}`,
     ];
     return `${lines.join('\n')}\n`;
   }
