@@ -82,13 +82,18 @@ export const IDEMPOTENCY_CACHE_RESULTS = ['hit', 'miss', 'fallthrough', 'error']
 /** One of {@link IDEMPOTENCY_CACHE_RESULTS}. */
 export type IdempotencyCacheResult = (typeof IDEMPOTENCY_CACHE_RESULTS)[number];
 
+/** `table` label of housekeeping_deleted_total, one per purged table. */
+export const HOUSEKEEPING_TABLES = ['idempotencyRecords', 'outbox', 'inbox'] as const;
+/** One of {@link HOUSEKEEPING_TABLES}. */
+export type HousekeepingTable = (typeof HOUSEKEEPING_TABLES)[number];
+
 /** The labels each labelled metric carries, with their values from the lists above. */
 export interface MetricLabels {
   idempotency_key_total: { outcome: IdempotencyOutcome };
   retry_attempt_total: { attempt: AttemptLabel };
   http_request_outcome: { class: OutcomeClass };
   idempotency_cache_total: { result: IdempotencyCacheResult };
-  housekeeping_deleted_total: { table: string };
+  housekeeping_deleted_total: { table: HousekeepingTable };
 }
 
 /** The labels of metric `N`: its entry in {@link MetricLabels}, or none. */

@@ -1,5 +1,6 @@
 import { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
 import type { Context } from 'aws-lambda';
+import { HOUSEKEEPING_TABLES } from '../../primitives/metric-names.ts';
 import { countMetric, logger } from '../commons/powertools.ts';
 import { loadSettings } from '../commons/settings.ts';
 import { functionPool } from '../store/database-connection.ts';
@@ -23,7 +24,8 @@ export async function handler(_event: unknown, context: Context): Promise<Housek
     inboxRetentionSeconds: settings.INBOX_RETENTION_SECONDS,
     outboxRetentionSeconds: settings.OUTBOX_RETENTION_SECONDS,
   });
-  for (const [table, result] of Object.entries(run)) {
+  for (const table of HOUSEKEEPING_TABLES) {
+    const result = run[table];
     countMetric('housekeeping_deleted_total', { table }, result.deleted);
     if (!result.drained) logger.warn('housekeeping did not catch up', { table, ...result });
   }

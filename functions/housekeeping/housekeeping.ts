@@ -1,4 +1,5 @@
 import type { PostgresPersistenceLayer } from '@effectively-once/powertools-idempotency-postgres';
+import type { HousekeepingTable } from '../../primitives/metric-names.ts';
 import type { Queryable } from '../store/database.ts';
 import { deleteOldInboxRows, deletePublishedOutboxRows } from '../store/retention-store.ts';
 import { type PurgeOptions, type PurgeResult, purgeInBatches } from './purge-in-batches.ts';
@@ -14,12 +15,8 @@ export interface HousekeepingOptions {
   batch?: Partial<Pick<PurgeOptions, 'initialBatchSize' | 'maxBatchSize' | 'targetBatchMs'>>;
 }
 
-/** What one housekeeping run did, per table. */
-export interface HousekeepingRun {
-  idempotencyRecords: PurgeResult;
-  outbox: PurgeResult;
-  inbox: PurgeResult;
-}
+/** What one housekeeping run did, per table (the tables are the metric's `table` labels). */
+export type HousekeepingRun = Record<HousekeepingTable, PurgeResult>;
 
 /**
  * One housekeeping run: expired idempotency records, then published outbox rows and inbox

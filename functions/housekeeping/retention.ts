@@ -15,6 +15,3 @@ export const INBOX_RETENTION_SECONDS = 45 * DAY_SECONDS;
  * "when was this event published?" during an investigation.
  */
 export const PUBLISHED_OUTBOX_RETENTION_SECONDS = 7 * DAY_SECONDS;
-
-/** The `table` label of housekeeping_deleted_total, one per purged table. */
-export const HOUSEKEEPING_TABLES = ['idempotencyRecords', 'outbox', 'inbox'] as const;

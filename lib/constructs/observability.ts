@@ -8,9 +8,9 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { HOUSEKEEPING_TABLES } from '../../functions/housekeeping/retention.ts';
 import {
   CLIENT_SERVICE_NAME,
+  HOUSEKEEPING_TABLES,
   IDEMPOTENCY_OUTCOMES,
   METRIC_NAMESPACE,
   MetricName,
