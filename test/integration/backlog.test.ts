@@ -1,25 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqsEndpoint } from '../../scripts/local/sqs.ts';
+import { describe, expect, it } from 'vitest';
 import {
-  createPipeline,
   insertBacklog,
-  type Pipeline,
-  startSqsEndpoint,
+  pipelineForThisFile,
   unpublishedEvents,
   waitFor,
 } from '../support/pipeline.ts';
 
-let endpoint: SqsEndpoint;
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  endpoint = await startSqsEndpoint();
-  pipeline = await createPipeline(endpoint);
-});
-afterAll(async () => {
-  await pipeline?.stop();
-  await endpoint?.stop();
-});
+const stack = pipelineForThisFile();
 
 const BACKLOG = 18_000;
 const LIMIT_PER_SECOND = 500; // the default RELAY_MAX_EVENTS_PER_SECOND
@@ -29,6 +16,7 @@ const WINDOW_SECONDS = 5;
 
 describe('an outbox backlog after a broker outage', () => {
   it('drains 18,000 events with the relay never publishing faster than its limit + 10 %', async () => {
+    const { pipeline } = stack;
     await insertBacklog(pipeline, BACKLOG);
     // The consumer is already polling when the broker comes back, as it would be in AWS.
     await pipeline.startConsumer({ LOCAL_CONSUMER_POLLERS: '8' });

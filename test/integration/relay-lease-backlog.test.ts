@@ -1,31 +1,19 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqsEndpoint } from '../../scripts/local/sqs.ts';
+import { describe, expect, it } from 'vitest';
 import {
-  createPipeline,
   insertBacklog,
-  type Pipeline,
-  startSqsEndpoint,
+  pipelineForThisFile,
   unpublishedEvents,
   waitFor,
 } from '../support/pipeline.ts';
 
-let endpoint: SqsEndpoint;
-let pipeline: Pipeline;
-
-beforeAll(async () => {
-  endpoint = await startSqsEndpoint();
-  pipeline = await createPipeline(endpoint);
-});
-afterAll(async () => {
-  await pipeline?.stop();
-  await endpoint?.stop();
-});
+const stack = pipelineForThisFile();
 
 const BACKLOG = 18_000;
 const LIMIT_PER_SECOND = 500;
 
 describe('three relays over one outbox backlog', () => {
   it('publish at the one configured rate between them, and the ledger applies every customer in commit order', async () => {
+    const { pipeline } = stack;
     await insertBacklog(pipeline, BACKLOG);
     await pipeline.startConsumer({ LOCAL_CONSUMER_POLLERS: '8' });
     // Short invocations (12 s of draining each) so the lease changes hands during the drain.

@@ -1,7 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
 import { insertOutboxBacklog } from '../../scripts/local/outbox-backlog.ts';
-import { type ChargeEventQueues, type SqsEndpoint, sqsClientFor } from '../../scripts/local/sqs.ts';
+import {
+  type ChargeEventQueues,
+  type SqsEndpoint,
+  sqsClientFor,
+  startSqsEndpoint,
+} from '../../scripts/local/sqs.ts';
 import { createLane, type Lane } from '../../scripts/local/stack/lane.ts';
 import type { StartedProcess } from '../../scripts/local/stack/processes.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -34,6 +40,29 @@ export const TEST_VISIBILITY_TIMEOUT_SECONDS = 2;
  * own, and starters for the real API, relay and consumer processes wired to them. Every
  * process started is stopped by `stop()`, which also drops the database.
  */
+/**
+ * Starts an SQS endpoint and a pipeline before the calling file's tests and stops both after
+ * them; `pipeline` is readable inside the tests.
+ */
+export function pipelineForThisFile(): { readonly pipeline: Pipeline } {
+  let endpoint: SqsEndpoint | undefined;
+  let pipeline: Pipeline | undefined;
+  beforeAll(async () => {
+    endpoint = await startSqsEndpoint();
+    pipeline = await createPipeline(endpoint);
+  });
+  afterAll(async () => {
+    await pipeline?.stop();
+    await endpoint?.stop();
+  });
+  return {
+    get pipeline() {
+      if (!pipeline) throw new Error('the pipeline is started in beforeAll');
+      return pipeline;
+    },
+  };
+}
+
 export async function createPipeline(endpoint: SqsEndpoint): Promise<Pipeline> {
   const db = await createTestDatabase();
   const sqs = sqsClientFor(endpoint.endpoint);
