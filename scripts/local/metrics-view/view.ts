@@ -33,8 +33,9 @@ const HELP: Record<string, string> = {
   [MetricName.inboxDuplicateTotal]: 'Charge events the ledger inbox recognised and absorbed.',
   [MetricName.idempotencyCacheTotal]: 'Redis hot-tier lookups by result.',
   [MetricName.retryAttemptTotal]:
-    'Charge attempts sent by clients, by attempt number (1 = first try).',
-  [MetricName.httpRequestOutcome]: 'Client charge attempts by how they ended.',
+    'Charge attempts by attempt number (1 = first try): counted by the charge function from the attempt header, and by clients (source="client").',
+  [MetricName.httpRequestOutcome]:
+    'Charge requests by how they ended: answered by the charge function, and as clients saw them (source="client").',
   [MetricName.retryBudgetExhaustedTotal]:
     'Client retries refused because the retry budget was empty.',
   [MetricName.retryDelaySeconds]: 'Time clients waited before each retry.',
@@ -177,11 +178,15 @@ export class MetricsView {
     }
 
     const client = mergeClientSnapshots([...this.#clients.values()]);
+    // The charge function emits these two metrics too (from the attempt header and its own
+    // answers), with the same labels: the clients' series carry source="client" so neither
+    // side's count overwrites the other's.
+    const fromClients = { source: 'client' };
     for (const attempt of ATTEMPT_LABELS) {
       put(
         MetricName.retryAttemptTotal,
         'counter',
-        { attempt },
+        { attempt, ...fromClients },
         client.retry_attempt_total[attempt],
       );
     }
@@ -189,7 +194,7 @@ export class MetricsView {
       put(
         MetricName.httpRequestOutcome,
         'counter',
-        { class: cls },
+        { class: cls, ...fromClients },
         client.http_request_outcome[cls],
       );
     }

@@ -85,6 +85,27 @@ describe('the local metrics view', () => {
     expect(reading.value('retry_delay_seconds_bucket', { le: '+Inf' })).toBe(2);
   });
 
+  it("keeps the charge function's attempt and outcome counts beside the clients' ones", () => {
+    const view = new MetricsView();
+    view.observeLine(emf('retry_attempt_total', 1, { attempt: '3' }));
+    view.observeLine(emf('retry_attempt_total', 1, { attempt: '3' }));
+    view.observeLine(emf('http_request_outcome', 1, { class: '2xx' }));
+    const metrics = new ClientMetrics();
+    metrics.recordAttempt(3);
+    metrics.recordOutcome('2xx');
+    metrics.recordOutcome('timeout');
+    view.setClientMetrics('a', metrics.snapshot());
+
+    const series = view.series();
+    expect(series[seriesKey('retry_attempt_total', { attempt: '3' })]).toBe(2);
+    expect(series[seriesKey('retry_attempt_total', { attempt: '3', source: 'client' })]).toBe(1);
+    expect(series[seriesKey('http_request_outcome', { class: '2xx' })]).toBe(1);
+    expect(series[seriesKey('http_request_outcome', { class: '2xx', source: 'client' })]).toBe(1);
+    expect(series[seriesKey('http_request_outcome', { class: 'timeout', source: 'client' })]).toBe(
+      1,
+    );
+  });
+
   it('refuses a pushed snapshot that is not one', () => {
     expect(() => parseClientSnapshot({ retry_attempt_total: {} })).toThrow(/http_request_outcome/);
     expect(() =>
