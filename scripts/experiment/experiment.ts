@@ -1,23 +1,21 @@
 import { percentile, round } from '../bench/stats.ts';
 import { seededRandom } from '../prove/random.ts';
 import type { PolicyOutcome } from './classify.ts';
-import { type EpisodeResult, type ReplicationMode, runFailoverEpisode } from './episode.ts';
+import {
+  type EpisodeOptions,
+  type EpisodeResult,
+  type ReplicationMode,
+  runFailoverEpisode,
+} from './episode.ts';
 import { createDataTemplate } from './postgres-servers.ts';
 
-export interface ExperimentOptions {
+/** What every episode of a run shares: the episode's settings less what the run varies. */
+export type ExperimentOptions = Omit<EpisodeOptions, 'template' | 'mode' | 'random' | 'label'> & {
   modes: ReplicationMode[];
   seeds: number[];
   /** Failovers (episodes) per seed and mode. */
   failovers: number;
-  clients: number;
-  killWindowMs: [number, number];
-  oneWayDelayMs: number;
-  detectMs: number;
-  relayIntervalMs: number;
-  inProgressWindowSeconds: number;
-  /** Test only: see EpisodeOptions.injectDoubles. */
-  injectDoubles?: number;
-}
+};
 
 export const DEFAULT_EXPERIMENT: ExperimentOptions = {
   modes: ['async', 'sync'],
@@ -78,6 +76,7 @@ export async function runFailoverExperiment(
 ): Promise<ExperimentResult> {
   const template = await createDataTemplate();
   const runs: RunSummary[] = [];
+  const { modes: _modes, seeds: _seeds, failovers: _failovers, ...shared } = options;
   try {
     for (const mode of options.modes) {
       for (const seed of options.seeds) {
@@ -85,17 +84,11 @@ export async function runFailoverExperiment(
         const episodes: EpisodeResult[] = [];
         for (let failover = 1; failover <= options.failovers; failover++) {
           const episode = await runFailoverEpisode({
+            ...shared,
             template,
             mode,
             random,
             label: `${mode}-s${seed}-f${failover}`,
-            clients: options.clients,
-            killWindowMs: options.killWindowMs,
-            oneWayDelayMs: options.oneWayDelayMs,
-            detectMs: options.detectMs,
-            relayIntervalMs: options.relayIntervalMs,
-            inProgressWindowSeconds: options.inProgressWindowSeconds,
-            ...(options.injectDoubles ? { injectDoubles: options.injectDoubles } : {}),
           });
           episodes.push(episode);
           onProgress({ mode, seed, failover, episode });

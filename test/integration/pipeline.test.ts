@@ -59,8 +59,6 @@ async function allAppliedOnce(p: Pipeline): Promise<boolean> {
   return counts.length > 0 && counts.every((n) => n === 1);
 }
 
-const unpublished = unpublishedEvents;
-
 describe('outbox → SQS FIFO → ledger', () => {
   it('applies every charge exactly once and reports it on GET /charges/{id}', async () => {
     pipeline = await createPipeline(endpoint);
@@ -94,14 +92,17 @@ describe('outbox → SQS FIFO → ledger', () => {
     const crashing = await pipeline.startRelay({ FAILPOINTS: 'relay.after-publish=crash' });
     expect(await crashing.service.exited).toBe('SIGKILL');
     // Published but not marked: SQS has the first batch, the outbox still lists all as pending.
-    expect(await unpublished(pipeline)).toBe(20);
+    expect(await unpublishedEvents(pipeline)).toBe(20);
     await waitFor(
       'the first batch applied',
       async () => (await appliedCharges(pipeline as Pipeline)) > 0,
     );
 
     const restarted = await pipeline.startRelay();
-    await waitFor('outbox drained', async () => (await unpublished(pipeline as Pipeline)) === 0);
+    await waitFor(
+      'outbox drained',
+      async () => (await unpublishedEvents(pipeline as Pipeline)) === 0,
+    );
     expect(restarted.metrics.value('relay_published_total')).toBe(20);
     await waitFor('every charge applied', () => allAppliedOnce(pipeline as Pipeline));
     // Within the 5-minute window SQS drops the re-sends itself; the ledger is unchanged.
@@ -131,12 +132,15 @@ describe('outbox → SQS FIFO → ledger', () => {
     );
     // Every event the crashed relay got onto the queue is now applied; all 20 stay unmarked.
     const appliedBeforeRestart = await appliedCharges(pipeline);
-    expect(await unpublished(pipeline)).toBe(20);
+    expect(await unpublishedEvents(pipeline)).toBe(20);
 
     // Five minutes pass: the broker no longer remembers the deduplication ids.
     await pipeline.forgetDeduplication();
     await pipeline.startRelay();
-    await waitFor('outbox drained', async () => (await unpublished(pipeline as Pipeline)) === 0);
+    await waitFor(
+      'outbox drained',
+      async () => (await unpublishedEvents(pipeline as Pipeline)) === 0,
+    );
     await waitFor('every charge applied', () => allAppliedOnce(pipeline as Pipeline));
     await waitFor(
       'every re-published event reached the inbox',
@@ -154,7 +158,10 @@ describe('outbox → SQS FIFO → ledger', () => {
     const api = await pipeline.startApi();
     await makeCharges(api.url, 10, 1);
     await pipeline.startRelay();
-    await waitFor('outbox drained', async () => (await unpublished(pipeline as Pipeline)) === 0);
+    await waitFor(
+      'outbox drained',
+      async () => (await unpublishedEvents(pipeline as Pipeline)) === 0,
+    );
 
     const crashing = await pipeline.startConsumer({ FAILPOINTS: 'consumer.after-apply=crash' });
     expect(await crashing.service.exited).toBe('SIGKILL');
@@ -187,7 +194,10 @@ describe('outbox → SQS FIFO → ledger', () => {
     // The same customer's charges (makeCharges with one customer: cus_0), queued behind it.
     await makeCharges(api.url, 3, 1);
     const relay = await pipeline.startRelay();
-    await waitFor('outbox drained', async () => (await unpublished(pipeline as Pipeline)) === 0);
+    await waitFor(
+      'outbox drained',
+      async () => (await unpublishedEvents(pipeline as Pipeline)) === 0,
+    );
     const consumer = await pipeline.startConsumer();
     const consumerReadyAt = new Date();
     await waitFor('the three charges applied', () => allAppliedOnce(pipeline as Pipeline));
@@ -235,7 +245,10 @@ describe('outbox → SQS FIFO → ledger', () => {
     await insertBacklog(pipeline, 3000);
     const env = { RELAY_MAX_EVENTS_PER_SECOND: '1500' };
     const [first, second] = await Promise.all([pipeline.startRelay(env), pipeline.startRelay(env)]);
-    await waitFor('outbox drained', async () => (await unpublished(pipeline as Pipeline)) === 0);
+    await waitFor(
+      'outbox drained',
+      async () => (await unpublishedEvents(pipeline as Pipeline)) === 0,
+    );
     await waitFor(
       'metrics flushed',
       async () =>
